@@ -1,0 +1,162 @@
+// Row types of the tables in migrations/, as Kysely sees them. snake_case on both sides:
+// what you read here is what you write in SQL.
+import type { ColumnType, Generated } from 'kysely'
+
+/** timestamptz: read as Date, written as Date or ISO string. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>
+type Counter = ColumnType<number, number | undefined, number>
+/** bigint arrives from pg as a string; we write numbers. */
+type BigIntCol = ColumnType<string, number | string | bigint, number | string | bigint>
+type Json = ColumnType<unknown, string, string>
+
+export interface ActorTable {
+  did: string
+  handle: string | null
+  display_name: string | null
+  description: string | null
+  avatar_cid: string | null
+  banner_cid: string | null
+  pinned_post_uri: string | null
+  pinned_post_cid: string | null
+  profile_cid: string | null
+  profile_record: Json | null
+  profile_rev: string | null
+  profile_created_at: Timestamp | null
+  followers_count: Counter
+  follows_count: Counter
+  posts_count: Counter
+  status: ColumnType<string, string | undefined, string>
+  repo_rev: string | null
+  indexed_at: DefaultTimestamp
+  updated_at: DefaultTimestamp
+}
+
+export interface PostTable {
+  uri: string
+  cid: string
+  author_did: string
+  rev: string | null
+  text: ColumnType<string, string | undefined, string>
+  created_at: Timestamp
+  indexed_at: DefaultTimestamp
+  sort_at: Timestamp
+  reply_root_uri: string | null
+  reply_root_cid: string | null
+  reply_parent_uri: string | null
+  reply_parent_cid: string | null
+  embed_kind: string | null
+  embed_record_uri: string | null
+  embed_record_cid: string | null
+  langs: string[] | null
+  record: Json
+  like_count: Counter
+  repost_count: Counter
+  reply_count: Counter
+  quote_count: Counter
+}
+
+interface SubjectRecordTable {
+  uri: string
+  cid: string
+  author_did: string
+  rev: string | null
+  created_at: Timestamp
+  indexed_at: DefaultTimestamp
+  sort_at: Timestamp
+}
+
+export interface RepostTable extends SubjectRecordTable {
+  subject_uri: string
+  subject_cid: string
+}
+export type LikeTable = RepostTable
+export interface FollowTable extends SubjectRecordTable {
+  subject_did: string
+}
+export type BlockTable = FollowTable
+
+export interface FeedItemTable {
+  uri: string
+  type: 'post' | 'repost'
+  post_uri: string
+  originator_did: string
+  sort_at: Timestamp
+}
+
+export interface TombstoneTable {
+  uri: string
+  author_did: string
+  rev: string | null
+  deleted_at: DefaultTimestamp
+}
+
+export interface IngestStateTable {
+  id: string
+  cursor_time_us: BigIntCol | null
+  updated_at: DefaultTimestamp
+}
+
+export interface IngestGapTable {
+  id: Generated<string>
+  from_time_us: BigIntCol
+  to_time_us: BigIntCol
+  detected_at: DefaultTimestamp
+  repair_started_at: Timestamp | null
+  closed_at: Timestamp | null
+}
+
+export interface LocalUserTable {
+  did: string
+  added_by: 'request' | 'operator'
+  created_at: DefaultTimestamp
+  onboarding_state: ColumnType<string, string | undefined, string>
+  onboarding_error: string | null
+  onboarded_at: Timestamp | null
+  last_request_at: Timestamp | null
+  notifications_seen_at: Timestamp | null
+  preferences: ColumnType<unknown, string | undefined, string>
+  notification_preferences: Json | null
+}
+
+export interface TrackedDidTable {
+  did: string
+  tracked_seq: Generated<string>
+  tracked_at: DefaultTimestamp
+  backfill_state: ColumnType<string, string | undefined, string>
+  backfill_error: string | null
+  backfill_horizon: Timestamp | null
+  backfill_progress: Json | null
+  records_indexed: Counter
+  backfill_started_at: Timestamp | null
+  backfill_completed_at: Timestamp | null
+  updated_at: DefaultTimestamp
+}
+
+export interface NotificationTable {
+  id: Generated<string>
+  recipient_did: string
+  author_did: string
+  reason: string
+  reason_subject: string | null
+  record_uri: string
+  record_cid: string
+  sort_at: Timestamp
+  indexed_at: DefaultTimestamp
+}
+
+export interface DatabaseSchema {
+  actor: ActorTable
+  post: PostTable
+  repost: RepostTable
+  like: LikeTable
+  follow: FollowTable
+  block: BlockTable
+  feed_item: FeedItemTable
+  tombstone: TombstoneTable
+  ingest_state: IngestStateTable
+  ingest_gap: IngestGapTable
+  local_user: LocalUserTable
+  tracked_did: TrackedDidTable
+  notification: NotificationTable
+}
