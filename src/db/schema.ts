@@ -145,6 +145,37 @@ export interface NotificationTable {
   indexed_at: DefaultTimestamp
 }
 
+// Per-user AppView state (0050_app_surface.sql), written only by src/state/*.
+export interface MuteActorTable {
+  muter_did: string
+  subject_did: string
+  created_at: DefaultTimestamp
+}
+export interface MuteListTable {
+  muter_did: string
+  list_uri: string
+  created_at: DefaultTimestamp
+}
+export interface MuteThreadTable {
+  muter_did: string
+  root_uri: string
+  created_at: DefaultTimestamp
+}
+export interface BookmarkTable {
+  owner_did: string
+  subject_uri: string
+  subject_cid: string
+  created_at: DefaultTimestamp
+}
+export interface ActivitySubscriptionTable {
+  subscriber_did: string
+  subject_did: string
+  post: boolean
+  reply: boolean
+  created_at: DefaultTimestamp
+  updated_at: DefaultTimestamp
+}
+
 export interface DatabaseSchema {
   actor: ActorTable
   post: PostTable
@@ -159,4 +190,9 @@ export interface DatabaseSchema {
   local_user: LocalUserTable
   tracked_did: TrackedDidTable
   notification: NotificationTable
+  mute_actor: MuteActorTable
+  mute_list: MuteListTable
+  mute_thread: MuteThreadTable
+  bookmark: BookmarkTable
+  activity_subscription: ActivitySubscriptionTable
 }
