@@ -56,8 +56,11 @@ export function createWorker<T>(
 }
 
 /**
- * worker.close() waits for active jobs with no deadline of its own. Past the deadline we
- * force-close: active jobs are then marked stalled and picked up again after a restart.
+ * worker.close() waits for active jobs with no deadline of its own (and a second call
+ * just returns the first one's promise, so close(true) cannot cut it short). Past the
+ * deadline we drop the worker's Redis connection instead: the unfinished job keeps its
+ * 'active' entry, is detected as stalled and runs again after a restart. Jobs are
+ * idempotent (the indexer upserts on uri, progress is saved per page), so that is safe.
  */
 export async function closeWorker(worker: Worker, deadlineMs: number, log: Logger): Promise<void> {
   let timer: NodeJS.Timeout | undefined
@@ -68,7 +71,7 @@ export async function closeWorker(worker: Worker, deadlineMs: number, log: Logge
   const result = await Promise.race([graceful, timeout])
   clearTimeout(timer)
   if (result === 'timeout') {
-    log.warn({ queue: worker.name, deadlineMs }, 'worker did not finish its jobs in time; forcing close')
-    await worker.close(true).catch(() => {})
+    log.warn({ queue: worker.name, deadlineMs }, 'worker did not finish its jobs in time; disconnecting it')
+    await worker.disconnect().catch(() => {})
   }
 }

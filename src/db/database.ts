@@ -80,7 +80,7 @@ export class Database {
  * libpq's rule for a URL without a user name: PGUSER, else the operating-system user. pg
  * only looks at USER, which is unset in some service managers and CI runners.
  */
-function connectionConfig(url: string): pg.ClientConfig {
+export function connectionConfig(url: string): pg.ClientConfig {
   const u = new URL(url)
   if (u.username === '') u.username = encodeURIComponent(process.env.PGUSER ?? userInfo().username)
   return { connectionString: u.toString() }
@@ -110,8 +110,9 @@ async function ensureDatabaseExists(url: string, log: Logger): Promise<void> {
     await client.query(`create database ${pg.escapeIdentifier(name)}`)
     log.info({ database: name }, 'created database')
   } catch (err) {
-    // 42P04: another process created it first.
-    if ((err as { code?: string }).code !== '42P04') throw unreachable(url, err)
+    // 42P04 / 23505: another process (a parallel test file, a second role) created it first.
+    const code = (err as { code?: string }).code
+    if (code !== '42P04' && code !== '23505') throw unreachable(url, err)
   } finally {
     await client.end().catch(() => {})
   }
