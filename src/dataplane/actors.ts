@@ -1,0 +1,66 @@
+// Actor reads: profile rows by DID or handle. Rows only; views are built elsewhere.
+import type { Db } from '../db/database.js'
+
+export interface ActorRow {
+  did: string
+  handle: string | null
+  display_name: string | null
+  description: string | null
+  avatar_cid: string | null
+  banner_cid: string | null
+  pinned_post_uri: string | null
+  pinned_post_cid: string | null
+  profile_record: unknown
+  profile_created_at: Date | null
+  followers_count: number
+  follows_count: number
+  posts_count: number
+  status: string
+  repo_rev: string | null
+  indexed_at: Date
+}
+
+export async function getActors(db: Db, dids: string[]): Promise<ActorRow[]> {
+  if (dids.length === 0) return []
+  return (await db
+    .selectFrom('actor')
+    .select([
+      'did',
+      'handle',
+      'display_name',
+      'description',
+      'avatar_cid',
+      'banner_cid',
+      'pinned_post_uri',
+      'pinned_post_cid',
+      'profile_record',
+      'profile_created_at',
+      'followers_count',
+      'follows_count',
+      'posts_count',
+      'status',
+      'repo_rev',
+      'indexed_at',
+    ])
+    .where('did', 'in', dids)
+    .execute()) as ActorRow[]
+}
+
+/** DIDs for handles we hold (verified handles only; the indexer stores nothing else). */
+export async function getDidsByHandles(db: Db, handles: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  if (handles.length === 0) return out
+  const rows = await db
+    .selectFrom('actor')
+    .select(['did', 'handle'])
+    .where('handle', 'in', handles.map((h) => h.toLowerCase()))
+    .execute()
+  for (const r of rows) if (r.handle) out.set(r.handle, r.did)
+  return out
+}
+
+/** The newest repo rev we indexed for a DID (the atproto-repo-rev response header). */
+export async function getRepoRev(db: Db, did: string): Promise<string | null> {
+  const row = await db.selectFrom('actor').select('repo_rev').where('did', '=', did).executeTakeFirst()
+  return row?.repo_rev ?? null
+}

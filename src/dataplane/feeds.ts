@@ -1,0 +1,102 @@
+// Feed skeletons: (item uri, post uri, who put it in the feed, sort key), newest first.
+// Nothing here knows about views; hydration turns these into feedViewPosts.
+import { sql } from 'kysely'
+import type { Db } from '../db/database.js'
+import { type KeysetCursor, keysetAfter } from './pagination.js'
+
+export interface FeedItemRow {
+  /** the feed item's own uri: the post's, or the repost record's */
+  uri: string
+  type: 'post' | 'repost'
+  postUri: string
+  originatorDid: string
+  sortKey: string
+}
+
+const FEED_ITEM_KEY = sql.raw(`to_char(fi.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`)
+
+/**
+ * The Following timeline, fan-out-on-read: the newest `limit + 1` feed items of the viewer
+ * and everyone the viewer follows. Each followed account contributes at most `limit + 1`
+ * rows from its own index range (originator_did, sort_at desc, uri desc), so the cost is
+ * bounded by follows × page size no matter how much history an account has; the outer
+ * merge keeps the newest. See docs/BENCHMARKS.md for why this beats a materialised table.
+ */
+export async function getTimelineSkeleton(
+  db: Db,
+  viewer: string,
+  limit: number,
+  cursor?: KeysetCursor,
+): Promise<FeedItemRow[]> {
+  const res = await sql<FeedItemRow>`
+    with followed as (
+      select ${viewer}::text as did
+      union
+      select subject_did from follow where author_did = ${viewer}
+    )
+    select fi.uri, fi.type, fi.post_uri as "postUri", fi.originator_did as "originatorDid",
+      ${FEED_ITEM_KEY} as "sortKey"
+    from followed f
+    cross join lateral (
+      select * from feed_item
+      where originator_did = f.did ${keysetAfter(cursor)}
+      order by sort_at desc, uri desc
+      limit ${limit + 1}
+    ) fi
+    order by fi.sort_at desc, fi.uri desc
+    limit ${limit + 1}`.execute(db)
+  return res.rows
+}
+
+export type AuthorFeedFilter =
+  | 'posts_with_replies'
+  | 'posts_no_replies'
+  | 'posts_with_media'
+  | 'posts_and_author_threads'
+  | 'posts_with_video'
+
+/**
+ * An author's posts and reposts, newest first, narrowed by the app's profile-tab filters:
+ *   posts_with_replies        everything (posts, replies, reposts)
+ *   posts_no_replies          posts that are not replies, and reposts
+ *   posts_and_author_threads  as above plus replies in threads the author started
+ *   posts_with_media          own posts with images (or media beside a quote)
+ *   posts_with_video          own posts with a video
+ */
+export async function getAuthorFeedSkeleton(
+  db: Db,
+  did: string,
+  filter: AuthorFeedFilter,
+  limit: number,
+  cursor?: KeysetCursor,
+): Promise<FeedItemRow[]> {
+  let where
+  switch (filter) {
+    case 'posts_with_replies':
+      where = sql``
+      break
+    case 'posts_no_replies':
+      where = sql`and (fi.type = 'repost' or p.reply_parent_uri is null)`
+      break
+    case 'posts_and_author_threads':
+      where = sql`and (fi.type = 'repost' or p.reply_root_uri is null or p.reply_root_uri like ${`at://${did}/%`})`
+      break
+    case 'posts_with_media':
+      where = sql`and fi.type = 'post' and (p.embed_kind = 'images' or (p.embed_kind = 'recordWithMedia'
+        and p.record->'embed'->'media'->>'$type' = 'app.bsky.embed.images'))`
+      break
+    case 'posts_with_video':
+      where = sql`and fi.type = 'post' and (p.embed_kind = 'video' or (p.embed_kind = 'recordWithMedia'
+        and p.record->'embed'->'media'->>'$type' = 'app.bsky.embed.video'))`
+      break
+  }
+  const res = await sql<FeedItemRow>`
+    select fi.uri, fi.type, fi.post_uri as "postUri", fi.originator_did as "originatorDid",
+      ${FEED_ITEM_KEY} as "sortKey"
+    from feed_item fi
+    left join post p on p.uri = fi.post_uri and fi.type = 'post'
+    where fi.originator_did = ${did} ${keysetAfter(cursor, 'fi')} ${where}
+    order by fi.sort_at desc, fi.uri desc
+    limit ${limit + 1}`.execute(db)
+  return res.rows
+}

@@ -1,0 +1,77 @@
+// Post and repost rows by URI. Tombstoned URIs are reported so hydration can tell
+// "deleted" (known missing, never re-fetched) from "not stored" (maybe fetch it).
+import type { Db } from '../db/database.js'
+
+export interface PostRow {
+  uri: string
+  cid: string
+  author_did: string
+  created_at: Date
+  indexed_at: Date
+  sort_at: Date
+  reply_root_uri: string | null
+  reply_root_cid: string | null
+  reply_parent_uri: string | null
+  reply_parent_cid: string | null
+  embed_kind: string | null
+  embed_record_uri: string | null
+  record: unknown
+  like_count: number
+  repost_count: number
+  reply_count: number
+  quote_count: number
+}
+
+export interface RepostRow {
+  uri: string
+  cid: string
+  author_did: string
+  subject_uri: string
+  subject_cid: string
+  created_at: Date
+  indexed_at: Date
+  sort_at: Date
+}
+
+export async function getPosts(db: Db, uris: string[]): Promise<PostRow[]> {
+  if (uris.length === 0) return []
+  return (await db
+    .selectFrom('post')
+    .select([
+      'uri',
+      'cid',
+      'author_did',
+      'created_at',
+      'indexed_at',
+      'sort_at',
+      'reply_root_uri',
+      'reply_root_cid',
+      'reply_parent_uri',
+      'reply_parent_cid',
+      'embed_kind',
+      'embed_record_uri',
+      'record',
+      'like_count',
+      'repost_count',
+      'reply_count',
+      'quote_count',
+    ])
+    .where('uri', 'in', uris)
+    .execute()) as PostRow[]
+}
+
+export async function getReposts(db: Db, uris: string[]): Promise<RepostRow[]> {
+  if (uris.length === 0) return []
+  return (await db
+    .selectFrom('repost')
+    .select(['uri', 'cid', 'author_did', 'subject_uri', 'subject_cid', 'created_at', 'indexed_at', 'sort_at'])
+    .where('uri', 'in', uris)
+    .execute()) as RepostRow[]
+}
+
+/** Which of these URIs were deleted (a tombstone exists). */
+export async function getTombstoned(db: Db, uris: string[]): Promise<Set<string>> {
+  if (uris.length === 0) return new Set()
+  const rows = await db.selectFrom('tombstone').select('uri').where('uri', 'in', uris).execute()
+  return new Set(rows.map((r) => r.uri))
+}

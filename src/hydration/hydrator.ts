@@ -1,0 +1,203 @@
+// Batched loaders behind every view. Each composite method loads a fixed number of
+// queries whatever the number of items (never one query per item) and returns a
+// HydrationState the pure view functions read.
+import type { Db } from '../db/database.js'
+import { getActors } from '../dataplane/actors.js'
+import type { FeedItemRow } from '../dataplane/feeds.js'
+import { getRelationships } from '../dataplane/graph.js'
+import { getViewerPostStates } from '../dataplane/interactions.js'
+import { getPosts, getReposts, getTombstoned, type PostRow } from '../dataplane/posts.js'
+import type { ActorInfoSource } from './identity.js'
+import { emptyState, type HydrationState, type PostViewerState, type ProfileViewerState } from './state.js'
+import { didFromUri, uniq } from './util.js'
+
+/** Fetches posts we do not store (reply parents, quoted posts of untracked authors). */
+export interface MissingPostFetcher {
+  /** Fetch and index these posts; resolves when done or when its time budget ran out. */
+  fetchPosts(uris: string[]): Promise<void>
+}
+
+/**
+ * Viewer state owned by other modules (mutes, bookmarks, thread mutes): one batched call
+ * per request each, merged into profileViewers/postViewers.
+ */
+export interface ViewerStateExtension {
+  profiles?(viewer: string, dids: string[]): Promise<Map<string, Partial<ProfileViewerState>>>
+  posts?(viewer: string, uris: string[]): Promise<Map<string, Partial<PostViewerState>>>
+}
+
+export interface HydratorDeps {
+  db: Db
+  fetcher?: MissingPostFetcher
+  /** fills in actors we have no row for, or whose handle we have not verified */
+  actorInfo?: ActorInfoSource
+}
+
+export interface PostHydrationOpts {
+  /** fetch posts we do not store from their authors' PDSes (reply parents, quotes) */
+  fetchMissing?: boolean
+}
+
+export class Hydrator {
+  private readonly extensions: ViewerStateExtension[] = []
+
+  constructor(private readonly deps: HydratorDeps) {}
+
+  /** Adds viewer state from another module (app-surface: mutes, bookmarks). */
+  extend(ext: ViewerStateExtension): void {
+    this.extensions.push(ext)
+  }
+
+  // app.bsky.actor.defs#profileView(Basic|Detailed)
+  // - actor row (handle, profile, counts, status)
+  // - viewer relationship (following, followedBy, blocking, blockedBy) + extensions
+  async hydrateProfiles(dids: string[], viewer: string | null): Promise<HydrationState> {
+    const state = emptyState(viewer)
+    await this.loadActors(state, uniq(dids))
+    return state
+  }
+
+  // app.bsky.feed.defs#postView
+  // - post
+  //   - quoted record (embed.record / recordWithMedia)
+  //     - its quoted record (shown without further embeds)
+  // - authors of all of the above (+ viewer relationship)
+  // - viewer like / repost of the top-level posts
+  async hydratePosts(uris: string[], viewer: string | null, opts: PostHydrationOpts = {}): Promise<HydrationState> {
+    const state = emptyState(viewer)
+    const top = uniq(uris)
+    await this.loadPosts(state, top, opts.fetchMissing ?? false)
+    await this.loadEmbeds(state, top, opts.fetchMissing ?? false)
+    await this.loadActorsAndViewer(state, top)
+    return state
+  }
+
+  // app.bsky.feed.defs#feedViewPost
+  // - post (as postView above)
+  // - repost (reason.by)
+  // - reply
+  //   - parent post, root post (fetched from their PDS when we do not store them)
+  //   - grandparent author (from the parent's reply ref; no post load needed)
+  async hydrateFeedItems(items: FeedItemRow[], viewer: string | null, opts: PostHydrationOpts = {}): Promise<HydrationState> {
+    const state = emptyState(viewer)
+    const fetch = opts.fetchMissing ?? true
+    const postUris = uniq(items.map((i) => i.postUri))
+    const repostUris = uniq(items.filter((i) => i.type === 'repost').map((i) => i.uri))
+    const [, reposts] = await Promise.all([this.loadPosts(state, postUris, fetch), getReposts(this.deps.db, repostUris)])
+    for (const uri of repostUris) state.reposts.set(uri, null)
+    for (const r of reposts) state.reposts.set(r.uri, r)
+
+    const replyUris: string[] = []
+    for (const uri of postUris) {
+      const p = state.posts.value(uri)
+      if (p?.reply_parent_uri) replyUris.push(p.reply_parent_uri)
+      if (p?.reply_root_uri) replyUris.push(p.reply_root_uri)
+    }
+    const refs = uniq(replyUris).filter((u) => !state.posts.has(u))
+    await this.loadPosts(state, refs, fetch)
+
+    const shown = uniq([...postUris, ...refs])
+    await this.loadEmbeds(state, shown, fetch)
+    await this.loadActorsAndViewer(state, shown)
+    return state
+  }
+
+  // app.bsky.feed.defs#threadViewPost / app.bsky.unspecced.defs#threadItemPost
+  // - every post in the thread (as postView), missing ancestors fetched when asked
+  async hydrateThreadPosts(uris: string[], viewer: string | null, opts: PostHydrationOpts = {}): Promise<HydrationState> {
+    return this.hydratePosts(uris, viewer, opts)
+  }
+
+  /** Loads posts by URI into state; unknown ones fetched when `fetch`, else known-missing. */
+  private async loadPosts(state: HydrationState, uris: string[], fetch: boolean): Promise<void> {
+    const wanted = uris.filter((u) => !state.posts.has(u))
+    if (wanted.length === 0) return
+    const rows = await getPosts(this.deps.db, wanted)
+    for (const row of rows) state.posts.set(row.uri, row)
+    let missing = wanted.filter((u) => !state.posts.has(u))
+    if (missing.length > 0 && fetch && this.deps.fetcher) {
+      // Deleted posts stay deleted: never fetch what we hold a tombstone for.
+      const deleted = await getTombstoned(this.deps.db, missing)
+      const fetchable = missing.filter((u) => !deleted.has(u) && u.includes('/app.bsky.feed.post/'))
+      if (fetchable.length > 0) {
+        await this.deps.fetcher.fetchPosts(fetchable)
+        for (const row of await getPosts(this.deps.db, fetchable)) state.posts.set(row.uri, row)
+      }
+      missing = wanted.filter((u) => !state.posts.has(u))
+    }
+    for (const uri of missing) state.posts.set(uri, null)
+  }
+
+  /** Quoted posts two levels deep: the quote shown in a post, and the quote inside that. */
+  private async loadEmbeds(state: HydrationState, uris: string[], fetch: boolean): Promise<void> {
+    const level1 = quotedUris(uris.map((u) => state.posts.value(u)))
+    await this.loadPosts(state, level1, fetch)
+    const level2 = quotedUris(level1.map((u) => state.posts.value(u)))
+    await this.loadPosts(state, level2, false)
+  }
+
+  /** Authors of every loaded post and repost, their relationship to the viewer, and the
+   *  viewer's like/repost of the posts shown at top level (`viewerPosts`). */
+  private async loadActorsAndViewer(state: HydrationState, viewerPosts: string[]): Promise<void> {
+    const dids: string[] = []
+    for (const p of state.posts.values()) {
+      if (!p) continue
+      dids.push(p.author_did)
+      // grandparentAuthor: the DID is in the parent's reply ref, no post load needed
+      if (p.reply_parent_uri) dids.push(didFromUri(p.reply_parent_uri) ?? '')
+    }
+    for (const r of state.reposts.values()) if (r) dids.push(r.author_did)
+    const viewer = state.viewer
+    const shownPosts = viewerPosts.filter((u) => state.posts.value(u))
+    const allPosts = [...state.posts.entries()].filter(([, p]) => p).map(([u]) => u)
+    await Promise.all([
+      this.loadActors(state, uniq(dids)),
+      viewer ? this.loadPostViewer(state, viewer, allPosts.length > 0 ? allPosts : shownPosts) : undefined,
+    ])
+  }
+
+  private async loadActors(state: HydrationState, dids: string[]): Promise<void> {
+    const wanted = dids.filter((d) => !state.actors.has(d))
+    if (wanted.length === 0) return
+    const viewer = state.viewer
+    const [rows, rels, ...ext] = await Promise.all([
+      getActors(this.deps.db, wanted),
+      viewer ? getRelationships(this.deps.db, viewer, wanted) : Promise.resolve(new Map()),
+      ...(viewer ? this.extensions.map((e) => e.profiles?.(viewer, wanted)) : []),
+    ])
+    for (const did of wanted) state.actors.set(did, null)
+    for (const row of rows) state.actors.set(row.did, row)
+    if (this.deps.actorInfo) {
+      const unknown = wanted.filter((d) => !state.actors.value(d)?.handle)
+      if (unknown.length > 0) {
+        const found = await this.deps.actorInfo.complete(unknown, state.actors)
+        for (const [did, row] of found) state.actors.set(did, row)
+      }
+    }
+    if (viewer) {
+      for (const did of wanted) {
+        const merged: ProfileViewerState = { ...(rels.get(did) ?? {}) }
+        for (const m of ext) Object.assign(merged, m?.get(did) ?? {})
+        state.profileViewers.set(did, merged)
+      }
+    }
+  }
+
+  private async loadPostViewer(state: HydrationState, viewer: string, uris: string[]): Promise<void> {
+    const wanted = uris.filter((u) => !state.postViewers.has(u))
+    if (wanted.length === 0) return
+    const [own, ...ext] = await Promise.all([
+      getViewerPostStates(this.deps.db, viewer, wanted),
+      ...this.extensions.map((e) => e.posts?.(viewer, wanted)),
+    ])
+    for (const uri of wanted) {
+      const merged: PostViewerState = { ...(own.get(uri) ?? {}) }
+      for (const m of ext) Object.assign(merged, m?.get(uri) ?? {})
+      state.postViewers.set(uri, merged)
+    }
+  }
+}
+
+function quotedUris(posts: Array<PostRow | undefined>): string[] {
+  return uniq(posts.map((p) => (p?.embed_record_uri?.includes('/app.bsky.feed.post/') ? p.embed_record_uri : null)))
+}
