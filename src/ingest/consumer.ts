@@ -1,0 +1,379 @@
+// The ingest role: Jetstream frames → decode → parse → live filter → batches → indexer.
+//
+//   frame ─ decode/parse ─┬─ skip (counted by reason)      ┐
+//                         ├─ filtered out (counted by kind)├─ advance the seen cursor
+//                         └─ pending item ─────────────────┘
+//   pending ─ batch (≤ batchSize items, ≤ batchMs old) ─ indexer.applyBatch(items, {cursor})
+//
+// The cursor committed with a batch is the highest time_us seen when the batch's last item
+// arrived (or everything seen, when the batch drains the queue), so every event at or below
+// it has been either indexed or deliberately dropped. Batches are awaited one at a time
+// (never fire-and-forget); a failed transaction is retried with backoff while the socket is
+// paused, so a slow or down database pushes back on Jetstream instead of growing memory.
+// Every (re)connect resumes from the committed cursor minus the rewind; replays are
+// harmless because the indexer is idempotent.
+import type { Component } from '../app.js'
+import type { Config } from '../config.js'
+import type { Db } from '../db/database.js'
+import { errorMessage } from '../errors.js'
+import type { Readiness } from '../http/health.js'
+import type { Logger } from '../logger.js'
+import type { Registry } from 'prom-client'
+import { JETSTREAM_CURSOR_ID, listOpenGaps, readCommittedCursor, recordGap } from './cursor-store.js'
+import { backoffDelay, JetstreamClient, type DisconnectReason } from './jetstream/client.js'
+import { decompressJetstreamFrame } from './jetstream/zstd.js'
+import { IngestMetrics } from './metrics.js'
+import type { IndexOp, OpContext } from './ops.js'
+import { MAX_EVENT_BYTES, parseFrame, type EventKind, type ParsedFrame, type SkipReason } from './parse.js'
+
+/** What the consumer needs of the indexer (ctx.indexer, owned by the indexer module). */
+export interface BatchIndexer {
+  applyBatch(
+    items: Array<{ op: IndexOp; ctx: OpContext }>,
+    opts?: { cursor?: { id: string; timeUs: number } },
+  ): Promise<unknown>
+}
+
+/** What the consumer needs of the live filter (ctx.liveFilter). */
+export interface OpFilter {
+  wants(op: IndexOp): boolean
+}
+
+export interface IngestConsumerDeps {
+  cfg: Config['jetstream']
+  db: Db
+  log: Logger
+  registry: Registry
+  readiness?: Readiness
+  indexer: BatchIndexer
+  filter: OpFilter
+  /** Reconnect backoff bounds (tests shorten them). */
+  minBackoffMs?: number
+  maxBackoffMs?: number
+}
+
+interface PendingItem {
+  op: IndexOp
+  timeUs: number
+  kind: EventKind
+  /** Highest time_us seen when this item arrived: the cursor a batch ending here may commit. */
+  cursorAfter: number
+}
+
+// Pause the socket when this many batches' worth of items wait; resume below one batch.
+const HIGH_WATER_BATCHES = 4
+const SKIP_LOG_INTERVAL_MS = 10_000
+
+export class IngestConsumer implements Component {
+  readonly name = 'ingest'
+  readonly metrics: IngestMetrics
+  private readonly client: JetstreamClient
+  private readonly log: Logger
+  private pending: PendingItem[] = []
+  /** Highest time_us received (any event, used or not). */
+  private seenTimeUs: number | undefined
+  private committedTimeUs: number | undefined
+  /** When the oldest uncommitted work (item or cursor advance) arrived. */
+  private oldestWorkAt: number | undefined
+  private flushTimer?: NodeJS.Timeout
+  private loop?: Promise<void>
+  private stopping = false
+  private started = false
+  /** Set on a connect whose stored cursor is older than retention: [from, first event]. */
+  private gapFrom: number | undefined
+  private pendingGap: { from: number; to: number } | undefined
+  private cursorWaiters: Array<{ timeUs: number; resolve: () => void }> = []
+  private skipLog = new Map<SkipReason, { count: number; loggedAt: number }>()
+  private lastDisconnect?: { reason: DisconnectReason; detail?: string; at: string }
+  private openGapCount = 0
+
+  constructor(private readonly deps: IngestConsumerDeps) {
+    this.log = deps.log
+    this.metrics = new IngestMetrics(deps.registry, {
+      cursorTimeUs: () => this.committedTimeUs,
+      connected: () => this.client.isConnected,
+      openGaps: async () => (this.openGapCount = (await listOpenGaps(this.deps.db)).length),
+    })
+    this.client = new JetstreamClient({
+      urls: deps.cfg.urls,
+      compress: deps.cfg.compress,
+      watchdogMs: deps.cfg.watchdogSeconds * 1000,
+      log: deps.log,
+      minBackoffMs: deps.minBackoffMs,
+      maxBackoffMs: deps.maxBackoffMs,
+      cursor: () => this.resumeCursor(),
+      onFrame: (data, isBinary) => this.onFrame(data, isBinary),
+      onDisconnect: ({ reason, detail }) => {
+        this.metrics.reconnects.inc({ reason })
+        this.lastDisconnect = { reason, detail, at: new Date().toISOString() }
+      },
+    })
+  }
+
+  /** The last committed time_us (µs), as known to this process. */
+  get committedCursor(): number | undefined {
+    return this.committedTimeUs
+  }
+
+  get connected(): boolean {
+    return this.client.isConnected
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return
+    this.started = true
+    this.committedTimeUs = await readCommittedCursor(this.deps.db)
+    this.seenTimeUs = this.committedTimeUs
+    this.deps.readiness?.add('ingest', () => this.readiness())
+    this.client.start()
+  }
+
+  async destroy(): Promise<void> {
+    if (!this.started) return
+    // Stop reading first, then commit what was already received (one pass; a failing
+    // database is not retried forever on shutdown — the next start replays from the cursor).
+    await this.client.stop()
+    this.stopping = true
+    clearTimeout(this.flushTimer)
+    try {
+      await this.loop
+      if (this.hasWork()) await this.runLoop()
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err), uncommitted: this.pending.length }, 'ingest stopped with uncommitted events')
+    }
+    this.started = false
+  }
+
+  /** Commit everything received so far, now (tests; shutdown). */
+  async processAll(): Promise<void> {
+    clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
+    while (this.loop || this.hasWork()) {
+      if (!this.loop) this.loop = this.runLoop()
+      await this.loop
+    }
+  }
+
+  /** Wait until nothing received is left uncommitted. */
+  idle(): Promise<void> {
+    return this.processAll()
+  }
+
+  /** Resolves once the committed cursor reaches time_us (every event up to it is committed). */
+  waitForCursor(timeUs: number, timeoutMs = 30_000): Promise<void> {
+    if (this.committedTimeUs !== undefined && this.committedTimeUs >= timeUs) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.cursorWaiters = this.cursorWaiters.filter((w) => w !== waiter)
+        reject(new Error(`ingest cursor did not reach ${timeUs} within ${timeoutMs} ms (at ${this.committedTimeUs})`))
+      }, timeoutMs)
+      const waiter = {
+        timeUs,
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+      }
+      this.cursorWaiters.push(waiter)
+    })
+  }
+
+  // ---- connection ----------------------------------------------------------------------
+
+  /** Every (re)connect: committed cursor − rewind; notes a gap when it is past retention. */
+  private async resumeCursor(): Promise<number | undefined> {
+    const committed = await readCommittedCursor(this.deps.db)
+    if (committed === undefined) return undefined
+    const retentionUs = this.deps.cfg.retentionHours * 3600 * 1e6
+    const nowUs = Date.now() * 1000
+    if (nowUs - committed > retentionUs && this.pendingGap === undefined) {
+      this.gapFrom = committed
+      this.log.warn(
+        { cursor: committed, ageHours: (nowUs - committed) / 3.6e9, retentionHours: this.deps.cfg.retentionHours },
+        'stored cursor is older than Jetstream retention; the span up to the first event will be backfilled',
+      )
+    } else {
+      this.gapFrom = undefined
+    }
+    return Math.max(0, committed - this.deps.cfg.rewindSeconds * 1e6)
+  }
+
+  // ---- frames --------------------------------------------------------------------------
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    const parsed = this.decode(data, isBinary)
+    if (parsed.timeUs !== undefined) this.noteTime(parsed.timeUs)
+    if (!parsed.ok) {
+      this.skip(parsed.reason)
+    } else {
+      this.metrics.received.inc({ kind: parsed.kind })
+      if (this.deps.filter.wants(parsed.op)) {
+        this.pending.push({ op: parsed.op, timeUs: parsed.timeUs, kind: parsed.kind, cursorAfter: this.seenTimeUs! })
+        if (this.pending.length >= this.deps.cfg.batchSize * HIGH_WATER_BATCHES) this.client.pause()
+      } else {
+        this.metrics.filtered.inc({ kind: parsed.kind })
+      }
+    }
+    this.schedule()
+  }
+
+  private decode(data: Buffer, isBinary: boolean): ParsedFrame {
+    if (!isBinary) return parseFrame(data)
+    let json: Buffer
+    try {
+      json = decompressJetstreamFrame(data, MAX_EVENT_BYTES)
+    } catch (err) {
+      const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+      return { ok: false, reason: tooLarge ? 'oversized' : 'decompress_failed' }
+    }
+    return parseFrame(json)
+  }
+
+  private noteTime(timeUs: number): void {
+    if (this.gapFrom !== undefined) {
+      // The first event after a connect past retention: Jetstream could not replay before it.
+      if (timeUs > this.gapFrom) this.pendingGap = { from: this.gapFrom, to: timeUs }
+      this.gapFrom = undefined
+    }
+    if (this.seenTimeUs === undefined || timeUs > this.seenTimeUs) this.seenTimeUs = timeUs
+  }
+
+  private skip(reason: SkipReason): void {
+    this.metrics.skipped.inc({ reason })
+    const now = Date.now()
+    const entry = this.skipLog.get(reason) ?? { count: 0, loggedAt: 0 }
+    entry.count++
+    if (now - entry.loggedAt >= SKIP_LOG_INTERVAL_MS) {
+      this.log.warn({ reason, count: entry.count }, 'skipped unusable Jetstream frames')
+      entry.count = 0
+      entry.loggedAt = now
+    }
+    this.skipLog.set(reason, entry)
+  }
+
+  // ---- batching ------------------------------------------------------------------------
+
+  private hasWork(): boolean {
+    return (
+      this.pending.length > 0 ||
+      this.pendingGap !== undefined ||
+      (this.seenTimeUs !== undefined && (this.committedTimeUs === undefined || this.seenTimeUs > this.committedTimeUs))
+    )
+  }
+
+  /** Start a batch now when one is full, else when the oldest work is batchMs old. */
+  private schedule(): void {
+    if (this.stopping || !this.hasWork()) return
+    this.oldestWorkAt ??= Date.now()
+    if (this.loop) return
+    if (this.pending.length >= this.deps.cfg.batchSize) {
+      clearTimeout(this.flushTimer)
+      this.flushTimer = undefined
+      this.loop = this.runLoop()
+      return
+    }
+    if (this.flushTimer) return
+    const wait = Math.max(0, this.oldestWorkAt + this.deps.cfg.batchMs - Date.now())
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined
+      if (!this.loop) this.loop = this.runLoop()
+    }, wait)
+  }
+
+  private async runLoop(): Promise<void> {
+    try {
+      do {
+        await this.commitNextBatch()
+        // Keep going only while full batches wait; a partial batch waits for batchMs.
+      } while (this.pending.length >= this.deps.cfg.batchSize || (this.stopping && this.hasWork()))
+    } finally {
+      this.loop = undefined
+      if (this.pending.length < this.deps.cfg.batchSize) this.client.resume()
+      this.schedule()
+    }
+  }
+
+  private async commitNextBatch(): Promise<void> {
+    if (this.pendingGap) {
+      const gap = this.pendingGap
+      await this.retry('record gap', () => recordGap(this.deps.db, gap.from, gap.to))
+      this.log.warn({ from: gap.from, to: gap.to }, 'recorded a stream gap for backfill')
+      if (this.pendingGap === gap) this.pendingGap = undefined
+    }
+    const take = Math.min(this.pending.length, this.deps.cfg.batchSize)
+    const batch = this.pending.slice(0, take)
+    const drains = take === this.pending.length
+    const cursor = drains ? this.seenTimeUs : batch[take - 1].cursorAfter
+    // Work arriving from here on starts a new batchMs clock.
+    if (drains) this.oldestWorkAt = undefined
+    if (cursor === undefined) return
+    const items = batch.map((p) => ({ op: p.op, ctx: { source: 'jetstream' as const, timeUs: p.timeUs } }))
+    await this.retry('apply batch', async () => {
+      const end = this.metrics.batchCommit.startTimer()
+      await this.deps.indexer.applyBatch(items, { cursor: { id: JETSTREAM_CURSOR_ID, timeUs: cursor } })
+      end()
+    })
+    this.pending.splice(0, take)
+    this.metrics.batchSize.observe(take)
+    for (const p of batch) this.metrics.indexed.inc({ kind: p.kind })
+    if (this.committedTimeUs === undefined || cursor > this.committedTimeUs) this.committedTimeUs = cursor
+    this.releaseWaiters()
+  }
+
+  /** Retry a database step with backoff until it succeeds (or, when stopping, fail once). */
+  private async retry(what: string, fn: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fn()
+        return
+      } catch (err) {
+        this.metrics.batchFailures.inc()
+        if (this.stopping) throw err
+        const delay = backoffDelay(attempt, 100, 10_000)
+        this.log.warn({ err: errorMessage(err), attempt, delay }, `ingest: ${what} failed; retrying`)
+        this.client.pause()
+        await new Promise((r) => setTimeout(r, delay))
+      }
+    }
+  }
+
+  private releaseWaiters(): void {
+    const c = this.committedTimeUs
+    if (c === undefined) return
+    const ready = this.cursorWaiters.filter((w) => w.timeUs <= c)
+    this.cursorWaiters = this.cursorWaiters.filter((w) => w.timeUs > c)
+    for (const w of ready) w.resolve()
+  }
+
+  // ---- readiness -----------------------------------------------------------------------
+
+  private async readiness() {
+    const gaps = await listOpenGaps(this.deps.db)
+    this.openGapCount = gaps.length
+    const cursor = this.committedTimeUs
+    const lagSeconds = cursor === undefined ? null : Math.max(0, Math.round(Date.now() / 1000 - cursor / 1e6))
+    const connected = this.client.isConnected
+    const lagging = lagSeconds !== null && lagSeconds > this.deps.cfg.maxLagSeconds
+    const reason = !connected
+      ? `not connected to Jetstream${this.lastDisconnect ? ` (${this.lastDisconnect.reason}: ${this.lastDisconnect.detail ?? ''})` : ''}`
+      : lagging
+        ? `ingest lags ${lagSeconds} s behind (limit ${this.deps.cfg.maxLagSeconds} s)`
+        : undefined
+    return {
+      ok: reason === undefined,
+      ...(reason ? { reason } : {}),
+      connected,
+      url: this.client.currentUrl,
+      cursorTimeUs: cursor ?? null,
+      cursorTime: cursor === undefined ? null : new Date(cursor / 1000).toISOString(),
+      lagSeconds,
+      uncommitted: this.pending.length,
+      openGaps: gaps.map((g) => ({
+        fromTimeUs: g.fromTimeUs,
+        toTimeUs: g.toTimeUs,
+        from: new Date(g.fromTimeUs / 1000).toISOString(),
+        to: new Date(g.toTimeUs / 1000).toISOString(),
+      })),
+    }
+  }
+}
