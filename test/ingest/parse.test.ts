@@ -3,7 +3,7 @@ import { MAX_EVENT_BYTES, parseFrame } from '../../src/ingest/parse.js'
 import { accountEvent, followEvent, identityEvent, likeEvent, postEvent, deleteEvent } from '../_util/jetstream-events.js'
 
 const DID = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz'
-const frame = (e: { time_us?: unknown }, timeUs = 1_700_000_000_000_000) => JSON.stringify({ ...e, time_us: e.time_us ?? timeUs })
+const frame = (e: { time_us?: unknown; [k: string]: unknown }, timeUs = 1_700_000_000_000_000) => JSON.stringify({ ...e, time_us: e.time_us ?? timeUs })
 
 describe('parseFrame', () => {
   it('turns a post create into a write op keyed by its AT-URI, with rev, cid and the raw record', () => {
