@@ -9,6 +9,7 @@ import { errorMessage } from './errors.js'
 import { Readiness } from './http/health.js'
 import { buildHttp } from './http/server.js'
 import { XrpcRouter } from './http/xrpc.js'
+import { registerAppSurface } from './api/app-surface.js'
 import { loadLexicons } from './lexicon/lexicons.js'
 import { createLogger, type Logger } from './logger.js'
 import { Metrics } from './metrics.js'
@@ -112,6 +113,7 @@ export class App {
       router,
       backfillQueue: this.backfillQueue,
     }
+    if (cfg.roles.has('api')) registerAppSurface(this.ctx)
 
     for (const factory of this.opts.components ?? []) {
       const component = await factory(this.ctx)

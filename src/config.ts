@@ -47,6 +47,10 @@ export const ENV_NAMES = [
   'IMAGE_CDN_URL',
   'VIDEO_CDN_URL',
   'SHUTDOWN_TIMEOUT_MS',
+  'RATE_LIMIT_WINDOW_SECONDS',
+  'RATE_LIMIT_PER_USER',
+  'RATE_LIMIT_PER_IP',
+  'FEEDGEN_TIMEOUT_MS',
 ] as const
 export type EnvName = (typeof ENV_NAMES)[number]
 export type RawEnv = Partial<Record<EnvName, string>>
@@ -84,6 +88,10 @@ export interface Config {
   cdn: { imageUrl: string; videoUrl: string }
   devLocalNetwork: boolean
   shutdownTimeoutMs: number
+  /** XRPC calls per window: per DID when authenticated, per client IP otherwise (0 = off). */
+  rateLimit: { windowSeconds: number; perUser: number; perIp: number }
+  /** getFeed: how long a feed generator may take before we answer an empty feed. */
+  feedGen: { timeoutMs: number }
 }
 
 /** A configuration problem, phrased for an operator: names the variable and the form it wants. */
@@ -184,6 +192,12 @@ export function envToConfig(raw: RawEnv): Config {
     },
     devLocalNetwork: bool(raw, 'DEV_LOCAL_NETWORK', false),
     shutdownTimeoutMs: int(raw, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    rateLimit: {
+      windowSeconds: int(raw, 'RATE_LIMIT_WINDOW_SECONDS', 300, 1, 86_400),
+      perUser: int(raw, 'RATE_LIMIT_PER_USER', 3000, 0, 10_000_000),
+      perIp: int(raw, 'RATE_LIMIT_PER_IP', 1500, 0, 10_000_000),
+    },
+    feedGen: { timeoutMs: int(raw, 'FEEDGEN_TIMEOUT_MS', 5_000, 100, 60_000) },
   }
 }
 

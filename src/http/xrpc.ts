@@ -48,6 +48,14 @@ export interface XrpcResult {
   headers?: Record<string, string>
 }
 
+/**
+ * Runs after authentication and before the handler (rate limits). Returns headers to add to
+ * the response; throws to refuse the call (an error with a `headers` field sends those too).
+ */
+export type CallGuard = (call: { nsid: string; req: FastifyRequest; viewer: Viewer | null }) => Promise<
+  Record<string, string> | void
+>
+
 export interface XrpcMethod<P = any> {
   auth?: AuthMode
   handler: (call: XrpcCall<P>) => Promise<XrpcResult | void>
@@ -64,6 +72,7 @@ export interface XrpcRouterOptions {
 
 export class XrpcRouter {
   private readonly methods = new Map<string, XrpcMethod>()
+  private readonly guards: CallGuard[] = []
 
   constructor(private readonly opts: XrpcRouterOptions) {}
 
@@ -74,6 +83,10 @@ export class XrpcRouter {
     }
     if (this.methods.has(nsid)) throw new Error(`${nsid} is registered twice`)
     this.methods.set(nsid, method as XrpcMethod)
+  }
+
+  addGuard(guard: CallGuard): void {
+    this.guards.push(guard)
   }
 
   has(nsid: string): boolean {
@@ -107,6 +120,8 @@ export class XrpcRouter {
     } catch (err) {
       const xrpcErr = toXrpcError(err)
       status = xrpcErr.statusCode
+      const errHeaders = (err as { headers?: Record<string, string> } | null)?.headers
+      if (errHeaders && typeof errHeaders === 'object') reply.headers(errHeaders)
       if (status >= 500 && status !== 501) this.opts.log.error({ nsid, err: errorMessage(err), stack: (err as Error)?.stack }, 'xrpc handler failed')
       return reply.code(status).send(xrpcErr.payload)
     } finally {
@@ -148,7 +163,14 @@ export class XrpcRouter {
       if (!viewer && mode === 'required') throw new AuthRequiredError('Authentication Required')
     }
 
-    const result = await method.handler({ nsid, params, input, viewer, req })
+    let guardHeaders: Record<string, string> | undefined
+    for (const guard of this.guards) {
+      const h = await guard({ nsid, req, viewer })
+      if (h) guardHeaders = { ...guardHeaders, ...h }
+    }
+
+    const handled = await method.handler({ nsid, params, input, viewer, req })
+    const result = guardHeaders ? { ...handled, headers: { ...guardHeaders, ...handled?.headers } } : handled
     if (this.opts.validateOutput && def.output?.encoding === 'application/json') {
       try {
         this.opts.lexicons.assertValidXrpcOutput(nsid, result?.body)

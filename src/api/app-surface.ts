@@ -1,0 +1,106 @@
+// Registers everything the app-surface module serves (issue 6): notifications, custom
+// feeds, mutes/blocks state, bookmarks, preferences, search, and the valid answers for the
+// rest of what the official app calls, plus the abuse limits for every XRPC call.
+// One line per NSID; each file is named after its NSID.
+import type { AppContext } from '../app.js'
+import { RateLimiter } from './rate-limit.js'
+import getPreferences from './app/bsky/actor/getPreferences.js'
+import getSuggestions from './app/bsky/actor/getSuggestions.js'
+import putPreferences from './app/bsky/actor/putPreferences.js'
+import ageAssuranceGetState from './app/bsky/ageassurance/getState.js'
+import createBookmark from './app/bsky/bookmark/createBookmark.js'
+import deleteBookmark from './app/bsky/bookmark/deleteBookmark.js'
+import contactGetMatches from './app/bsky/contact/getMatches.js'
+import contactGetSyncStatus from './app/bsky/contact/getSyncStatus.js'
+import feedGetSuggestedFeeds from './app/bsky/feed/getSuggestedFeeds.js'
+import getStarterPacksWithMembership from './app/bsky/graph/getStarterPacksWithMembership.js'
+import getSuggestedFollowsByActor from './app/bsky/graph/getSuggestedFollowsByActor.js'
+import muteActor from './app/bsky/graph/muteActor.js'
+import muteActorList from './app/bsky/graph/muteActorList.js'
+import muteThread from './app/bsky/graph/muteThread.js'
+import searchStarterPacks from './app/bsky/graph/searchStarterPacks.js'
+import unmuteActor from './app/bsky/graph/unmuteActor.js'
+import unmuteActorList from './app/bsky/graph/unmuteActorList.js'
+import unmuteThread from './app/bsky/graph/unmuteThread.js'
+import labelerGetServices from './app/bsky/labeler/getServices.js'
+import notifGetPreferences from './app/bsky/notification/getPreferences.js'
+import putActivitySubscription from './app/bsky/notification/putActivitySubscription.js'
+import notifPutPreferences from './app/bsky/notification/putPreferences.js'
+import notifPutPreferencesV2 from './app/bsky/notification/putPreferencesV2.js'
+import registerPush from './app/bsky/notification/registerPush.js'
+import unregisterPush from './app/bsky/notification/unregisterPush.js'
+import updateSeen from './app/bsky/notification/updateSeen.js'
+import getAgeAssuranceState from './app/bsky/unspecced/getAgeAssuranceState.js'
+import unspeccedGetConfig from './app/bsky/unspecced/getConfig.js'
+import getOnboardingSuggestedStarterPacks from './app/bsky/unspecced/getOnboardingSuggestedStarterPacks.js'
+import getPopularFeedGenerators from './app/bsky/unspecced/getPopularFeedGenerators.js'
+import getPostThreadOtherV2 from './app/bsky/unspecced/getPostThreadOtherV2.js'
+import unspeccedGetSuggestedFeeds from './app/bsky/unspecced/getSuggestedFeeds.js'
+import getSuggestedOnboardingUsers from './app/bsky/unspecced/getSuggestedOnboardingUsers.js'
+import getSuggestedStarterPacks from './app/bsky/unspecced/getSuggestedStarterPacks.js'
+import getSuggestedUsers from './app/bsky/unspecced/getSuggestedUsers.js'
+import getSuggestedUsersForDiscover from './app/bsky/unspecced/getSuggestedUsersForDiscover.js'
+import getSuggestedUsersForExplore from './app/bsky/unspecced/getSuggestedUsersForExplore.js'
+import getSuggestedUsersForSeeMore from './app/bsky/unspecced/getSuggestedUsersForSeeMore.js'
+import getTaggedSuggestions from './app/bsky/unspecced/getTaggedSuggestions.js'
+import getTrendingTopics from './app/bsky/unspecced/getTrendingTopics.js'
+import getTrends from './app/bsky/unspecced/getTrends.js'
+
+const HANDLERS: Array<(ctx: AppContext) => void> = [
+  // per-user state: mutes, bookmarks, preferences
+  muteActor,
+  unmuteActor,
+  muteActorList,
+  unmuteActorList,
+  muteThread,
+  unmuteThread,
+  createBookmark,
+  deleteBookmark,
+  getPreferences,
+  putPreferences,
+  // notifications
+  notifGetPreferences,
+  notifPutPreferences,
+  notifPutPreferencesV2,
+  putActivitySubscription,
+  updateSeen,
+  registerPush,
+  unregisterPush,
+  // valid answers for the rest the app calls (empty by design: see each file)
+  ageAssuranceGetState,
+  getAgeAssuranceState,
+  labelerGetServices,
+  unspeccedGetConfig,
+  getPostThreadOtherV2,
+  getTrends,
+  getTrendingTopics,
+  getPopularFeedGenerators,
+  unspeccedGetSuggestedFeeds,
+  feedGetSuggestedFeeds,
+  getSuggestions,
+  getSuggestedFollowsByActor,
+  getSuggestedUsers,
+  getSuggestedUsersForDiscover,
+  getSuggestedUsersForExplore,
+  getSuggestedUsersForSeeMore,
+  getSuggestedOnboardingUsers,
+  getSuggestedStarterPacks,
+  getOnboardingSuggestedStarterPacks,
+  getTaggedSuggestions,
+  searchStarterPacks,
+  getStarterPacksWithMembership,
+  contactGetMatches,
+  contactGetSyncStatus,
+]
+
+export function registerAppSurface(ctx: AppContext): void {
+  const limiter = new RateLimiter({
+    cfg: ctx.cfg.rateLimit,
+    redis: ctx.redis,
+    log: ctx.log.child({ component: 'rate-limit' }),
+    metrics: ctx.metrics,
+    prefix: `ratelimit:${ctx.cfg.db.schema}`,
+  })
+  ctx.router.addGuard(limiter.guard())
+  for (const register of HANDLERS) register(ctx)
+}

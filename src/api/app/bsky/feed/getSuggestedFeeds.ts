@@ -1,0 +1,9 @@
+// app.bsky.feed.getSuggestedFeeds: feed suggestions are Bluesky's curation: empty by design.
+import type { AppContext } from '../../../../app.js'
+
+export default function register(ctx: AppContext): void {
+  ctx.router.add('app.bsky.feed.getSuggestedFeeds', {
+    auth: 'optional',
+    handler: async () => ({ body: { feeds: [] } }),
+  })
+}

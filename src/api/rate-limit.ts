@@ -1,0 +1,97 @@
+// Abuse limits for XRPC calls, shared by every api process through Redis. Authenticated
+// calls are counted per DID: every user of one PDS arrives from that PDS's IP, so a per-IP
+// limit would make one busy user throttle everyone on their PDS. Anonymous calls are counted
+// per client IP (X-Forwarded-For from our nginx is trusted, see http/server.ts).
+//
+// Fixed windows (INCR + PEXPIRE in one script): cheap, and exact enough for abuse limits.
+// Headers follow @atproto/xrpc-server's rate limiter (RateLimit-Limit/-Remaining/-Reset as
+// epoch seconds/-Policy), plus Retry-After on 429. If Redis is unreachable the call is let
+// through: availability of reads beats enforcing a limit.
+import { XRPCError } from '@atproto/xrpc-server'
+import { Counter } from 'prom-client'
+import type { Config } from '../config.js'
+import { errorMessage } from '../errors.js'
+import type { CallGuard } from '../http/xrpc.js'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
+import type { Redis } from '../redis.js'
+
+const INCR_SCRIPT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('PTTL', KEYS[1])}
+`
+
+export class RateLimitExceededError extends XRPCError {
+  constructor(
+    message: string,
+    readonly headers: Record<string, string>,
+  ) {
+    super(429, message, 'RateLimitExceeded')
+  }
+}
+
+export interface RateLimitDeps {
+  cfg: Config['rateLimit']
+  redis: Redis
+  log: Logger
+  metrics: Metrics
+  /** Key prefix; tests give each app its own so parallel files do not share counters. */
+  prefix?: string
+}
+
+export class RateLimiter {
+  private readonly refused: Counter<'scope'>
+  private readonly prefix: string
+
+  constructor(private readonly deps: RateLimitDeps) {
+    this.prefix = deps.prefix ?? 'ratelimit'
+    this.refused = new Counter({
+      name: 'appview_rate_limited_total',
+      help: 'XRPC calls refused with 429, by scope (user = per DID, ip = anonymous per IP)',
+      labelNames: ['scope'],
+      registers: [deps.metrics.registry],
+    })
+  }
+
+  /** The guard to install on the XRPC router. */
+  guard(): CallGuard {
+    return async ({ req, viewer }) => {
+      if (viewer) return this.consume('user', viewer.did, this.deps.cfg.perUser)
+      return this.consume('ip', req.ip, this.deps.cfg.perIp)
+    }
+  }
+
+  /** Counts one call for `key`; throws RateLimitExceededError past the limit. */
+  async consume(scope: 'user' | 'ip', key: string, limit: number): Promise<Record<string, string> | void> {
+    if (limit <= 0) return
+    const windowMs = this.deps.cfg.windowSeconds * 1000
+    const windowStart = Math.floor(Date.now() / windowMs) * windowMs
+    const redisKey = `${this.prefix}:${scope}:${key}:${windowStart}`
+    let count: number
+    let ttlMs: number
+    try {
+      const res = (await this.deps.redis.eval(INCR_SCRIPT, 1, redisKey, String(windowMs))) as [number, number]
+      count = Number(res[0])
+      ttlMs = Number(res[1]) > 0 ? Number(res[1]) : windowMs
+    } catch (err) {
+      this.deps.log.warn({ err: errorMessage(err) }, 'rate limiter unavailable; letting the call through')
+      return
+    }
+    const resetSeconds = Math.ceil((Date.now() + ttlMs) / 1000)
+    const headers: Record<string, string> = {
+      'RateLimit-Limit': String(limit),
+      'RateLimit-Remaining': String(Math.max(0, limit - count)),
+      'RateLimit-Reset': String(resetSeconds),
+      'RateLimit-Policy': `${limit};w=${this.deps.cfg.windowSeconds}`,
+    }
+    if (count > limit) {
+      this.refused.inc({ scope })
+      throw new RateLimitExceededError('Rate Limit Exceeded', {
+        ...headers,
+        'Retry-After': String(Math.max(1, Math.ceil(ttlMs / 1000))),
+      })
+    }
+    return headers
+  }
+}
