@@ -10,6 +10,8 @@ import { Readiness } from './http/health.js'
 import { buildHttp } from './http/server.js'
 import { XrpcRouter } from './http/xrpc.js'
 import { registerAppSurface } from './api/app-surface.js'
+import { LiveFilter } from './ingest/filter.js'
+import { Indexer } from './ingest/indexer.js'
 import { loadLexicons } from './lexicon/lexicons.js'
 import { createLogger, type Logger } from './logger.js'
 import { Metrics } from './metrics.js'
@@ -37,6 +39,10 @@ export interface AppContext {
   readiness: Readiness
   router: XrpcRouter
   backfillQueue: Queue
+  /** The one writer of record tables (src/ingest/indexer.ts). */
+  indexer: Indexer
+  /** Tracked DIDs and local users, in memory, kept current across processes. */
+  liveFilter: LiveFilter
 }
 
 export type ComponentFactory = (ctx: AppContext) => Component | Promise<Component>
@@ -59,6 +65,7 @@ export class App {
   private database?: Database
   private redis?: Redis
   private backfillQueue?: Queue
+  private liveFilter?: LiveFilter
   private readonly components: Component[] = []
   private destroyPromise?: Promise<void>
 
@@ -103,6 +110,23 @@ export class App {
       log: log.child({ component: 'xrpc' }),
       validateOutput: cfg.env !== 'production',
     })
+    // Every role writes through the indexer (ingest, backfill, the api's on-demand fetches).
+    const liveFilter = new LiveFilter({
+      db,
+      dbCfg: cfg.db,
+      log: log.child({ component: 'live-filter' }),
+      isIngest: cfg.roles.has('ingest'),
+    })
+    this.liveFilter = liveFilter
+    await liveFilter.start()
+    const indexer = new Indexer({
+      db,
+      liveFilter,
+      backfillQueue: this.backfillQueue,
+      lexicons: loadLexicons(),
+      registry: this.metrics.registry,
+      log: log.child({ component: 'indexer' }),
+    })
     this.ctx = {
       cfg,
       log,
@@ -112,6 +136,8 @@ export class App {
       readiness: this.readiness,
       router,
       backfillQueue: this.backfillQueue,
+      indexer,
+      liveFilter,
     }
     if (cfg.roles.has('api')) registerAppSurface(this.ctx)
 
@@ -145,6 +171,7 @@ export class App {
     const steps: Array<[string, () => Promise<unknown>]> = [
       ...[...this.components].reverse().map((c) => [c.name, () => c.destroy()] as [string, () => Promise<unknown>]),
       ['http', async () => this.http?.close()],
+      ['live-filter', async () => this.liveFilter?.destroy()],
       ['queue', async () => this.backfillQueue?.close()],
       ['redis', async () => this.redis?.quit().catch(() => this.redis?.disconnect())],
       ['postgres', async () => this.database?.close()],

@@ -176,6 +176,14 @@ export interface ActivitySubscriptionTable {
   updated_at: DefaultTimestamp
 }
 
+// Track-before-list handshake (0010_live_filter.sql), written only by src/ingest/filter.ts.
+export interface LiveFilterAckTable {
+  role: string
+  process_id: string
+  acked_seq: BigIntCol
+  heartbeat_at: DefaultTimestamp
+}
+
 export interface DatabaseSchema {
   actor: ActorTable
   post: PostTable
@@ -190,6 +198,7 @@ export interface DatabaseSchema {
   local_user: LocalUserTable
   tracked_did: TrackedDidTable
   notification: NotificationTable
+  live_filter_ack: LiveFilterAckTable
   mute_actor: MuteActorTable
   mute_list: MuteListTable
   mute_thread: MuteThreadTable

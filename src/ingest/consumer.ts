@@ -21,7 +21,7 @@ import type { Logger } from '../logger.js'
 import type { Registry } from 'prom-client'
 import { JETSTREAM_CURSOR_ID, listOpenGaps, readCommittedCursor, recordGap } from './cursor-store.js'
 import { backoffDelay, JetstreamClient, type DisconnectReason } from './jetstream/client.js'
-import { decompressJetstreamFrame } from './jetstream/zstd.js'
+import { decompressJetstreamFrame, FrameTooLargeError, zstdDecoderName } from './jetstream/zstd.js'
 import { IngestMetrics } from './metrics.js'
 import type { IndexOp, OpContext } from './ops.js'
 import { MAX_EVENT_BYTES, parseFrame, type EventKind, type ParsedFrame, type SkipReason } from './parse.js'
@@ -125,6 +125,10 @@ export class IngestConsumer implements Component {
     this.committedTimeUs = await readCommittedCursor(this.deps.db)
     this.seenTimeUs = this.committedTimeUs
     this.deps.readiness?.add('ingest', () => this.readiness())
+    this.log.info(
+      { urls: this.deps.cfg.urls, cursor: this.committedTimeUs, zstd: this.deps.cfg.compress ? zstdDecoderName() : 'off' },
+      'ingest starting',
+    )
     this.client.start()
   }
 
@@ -223,7 +227,7 @@ export class IngestConsumer implements Component {
     try {
       json = decompressJetstreamFrame(data, MAX_EVENT_BYTES)
     } catch (err) {
-      const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+      const tooLarge = err instanceof FrameTooLargeError
       return { ok: false, reason: tooLarge ? 'oversized' : 'decompress_failed' }
     }
     return parseFrame(json)

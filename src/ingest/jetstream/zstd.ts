@@ -1,32 +1,76 @@
 // Jetstream's `compress=true` frames: each binary websocket message is one zstd frame made
-// with Jetstream's custom dictionary (dict ID 1612007021). The dictionary file beside this
-// one is a verbatim copy of bluesky-social/jetstream `pkg/models/zstd_dictionary` (v1),
-// kept in v2 as `internal/subscribe/dictionaries/legacy_subscribe.zdict`
-// (sha256 b8d77b46933aceecbdd5275a01241efc985c970c78162b8150cf67a26522f70c).
+// with Jetstream's custom dictionary (dict ID 1612007021; the file ./zstd_dictionary is a
+// verbatim copy of bluesky-social/jetstream `pkg/models/zstd_dictionary`, embedded for
+// runtime use by ./zstd-dictionary.ts).
 //
-// Decompression uses Node's built-in zstd (node:zlib, which accepts a dictionary): it was
-// faster than the registry's zstd-napi on this stream (docs/BENCHMARKS.md, "zstd").
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
+// Decoder: @toondepauw/node-zstd (napi-rs binding of libzstd; the dictionary is loaded once
+// into a Decoder) decodes these frames about twice as fast as Node's built-in
+// zlib.zstdDecompressSync, which reloads the dictionary on every call (docs/BENCHMARKS.md,
+// "zstd decoders"). Its native binary is an optional dependency, so when it cannot load
+// (another platform, `npm prune --omit=optional`) we fall back to node:zlib.
+import { createRequire } from 'node:module'
 import zlib from 'node:zlib'
-import { projectRoot } from '../../util/project-root.js'
+import { ZSTD_DICTIONARY_BASE64 } from './zstd-dictionary.js'
 
 export const JETSTREAM_ZSTD_DICTIONARY_ID = 1612007021
 
 let dictionary: Buffer | undefined
 
-/** The dictionary bytes (read once). */
+/** The dictionary bytes (decoded once). */
 export function jetstreamZstdDictionary(): Buffer {
-  dictionary ??= readFileSync(path.join(projectRoot(), 'src/ingest/jetstream/zstd_dictionary'))
+  dictionary ??= Buffer.from(ZSTD_DICTIONARY_BASE64, 'base64')
   return dictionary
 }
 
+interface NativeDecoder {
+  decodeSync(data: Buffer): Buffer
+}
+
+let native: NativeDecoder | null | undefined
+
+/** The native decoder with the dictionary loaded, or null when the binding is unavailable. */
+function nativeDecoder(): NativeDecoder | null {
+  if (native !== undefined) return native
+  try {
+    const { Decoder } = createRequire(import.meta.url)('@toondepauw/node-zstd') as {
+      Decoder: new (dict?: Buffer) => NativeDecoder
+    }
+    native = new Decoder(jetstreamZstdDictionary())
+  } catch {
+    native = null
+  }
+  return native
+}
+
+/** Which decoder this process uses (logged at start, shown in the benchmark). */
+export function zstdDecoderName(): string {
+  return nativeDecoder() ? '@toondepauw/node-zstd' : 'node:zlib'
+}
+
+export class FrameTooLargeError extends Error {
+  override name = 'FrameTooLargeError'
+}
+
 /**
- * Decode one compressed frame. `maxBytes` bounds the output so a hostile frame cannot
- * inflate into gigabytes; throws on corrupt input or when the bound is exceeded.
+ * Decode one compressed frame. Output above `maxBytes` is refused (FrameTooLargeError):
+ * before decoding when the frame header declares its size (Jetstream's encoder writes it),
+ * after decoding otherwise. Throws on corrupt input.
  */
 export function decompressJetstreamFrame(frame: Buffer, maxBytes: number): Buffer {
-  return zlib.zstdDecompressSync(frame, { dictionary: jetstreamZstdDictionary(), maxOutputLength: maxBytes })
+  const declared = declaredContentSize(frame)
+  if (declared !== undefined && declared > maxBytes) throw new FrameTooLargeError(`frame declares ${declared} bytes`)
+  const decoder = nativeDecoder()
+  if (!decoder) {
+    try {
+      return zlib.zstdDecompressSync(frame, { dictionary: jetstreamZstdDictionary(), maxOutputLength: maxBytes })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new FrameTooLargeError(String(err))
+      throw err
+    }
+  }
+  const out = decoder.decodeSync(frame)
+  if (out.length > maxBytes) throw new FrameTooLargeError(`frame decodes to ${out.length} bytes`)
+  return out
 }
 
 /** The server side (test server, benchmark): one frame compressed the way Jetstream does. */
@@ -34,4 +78,27 @@ export function compressJetstreamFrame(json: Buffer | string): Buffer {
   return zlib.zstdCompressSync(typeof json === 'string' ? Buffer.from(json) : json, {
     dictionary: jetstreamZstdDictionary(),
   })
+}
+
+/** Frame_Content_Size from a zstd frame header (RFC 8878 §3.1.1.1), when present. */
+function declaredContentSize(frame: Buffer): number | undefined {
+  if (frame.length < 6 || frame.readUInt32LE(0) !== 0xfd2fb528) return undefined
+  const fhd = frame[4]
+  const fcsFlag = fhd >> 6
+  const singleSegment = (fhd >> 5) & 1
+  const dictIdFlag = fhd & 3
+  const fcsSize = fcsFlag === 0 ? (singleSegment ? 1 : 0) : 1 << fcsFlag
+  if (fcsSize === 0) return undefined
+  const offset = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][dictIdFlag]
+  if (frame.length < offset + fcsSize) return undefined
+  switch (fcsSize) {
+    case 1:
+      return frame[offset]
+    case 2:
+      return frame.readUInt16LE(offset) + 256
+    case 4:
+      return frame.readUInt32LE(offset)
+    default:
+      return Number(frame.readBigUInt64LE(offset))
+  }
 }

@@ -1,0 +1,344 @@
+// The indexer: the only code that writes record tables (actor, post, repost, like, follow,
+// block, feed_item, tombstone, notification, tracked_did/local_user membership). Live ingest,
+// backfill and on-demand fetches all hand it IndexItems; one batch is one transaction.
+//
+//   applyBatch(items, {cursor})
+//     prepare    validate every op (no DB); ops that can never be indexed are skipped + counted
+//     resolve    identity events without a handle → the injected resolveHandle (outside the tx)
+//     apply      one transaction: each op through its collection's processor, then the cursor
+//     after      live filter updated (before we return), backfills enqueued, metrics
+//
+// If the database rejects one op's data (a NUL byte, an over-long key …) the batch is run
+// again with a savepoint per op, so that op alone is skipped and the rest commits.
+import type { Queue } from 'bullmq'
+import { sql } from 'kysely'
+import type { Registry } from 'prom-client'
+import type { Lexicons } from '@atproto/lexicon'
+import { isValidDid } from '@atproto/syntax'
+import { enqueueBackfill } from '../backfill/enqueue.js'
+import type { Database, DbTx } from '../db/database.js'
+import { errorMessage } from '../errors.js'
+import type { Logger } from '../logger.js'
+import type { LiveFilter } from './filter.js'
+import { createIndexerMetrics, type IndexerMetrics } from './indexer-metrics.js'
+import type { IndexOp, OpContext } from './ops.js'
+import { emptyEffects, type BatchEffects, type IndexEnv } from './records/processor.js'
+import { addLocalUserInTx } from './tracking.js'
+import { prepare, type Prepared, type Skip, type SkipReason } from './validate.js'
+
+export interface IndexItem {
+  op: IndexOp
+  ctx: OpContext
+}
+
+export interface BatchResult {
+  /** Ops that changed stored state. */
+  indexed: number
+  /** Well-formed ops with nothing to do: duplicates, replays, stale revs, tombstoned records. */
+  unchanged: number
+  /** Ops that can never be indexed; see skippedByReason. */
+  skipped: number
+  skippedByReason: Partial<Record<SkipReason, number>>
+  notifications: number
+  /** DIDs that became tracked in this batch (a backfill job was enqueued for each). */
+  newlyTracked: string[]
+}
+
+export interface ApplyBatchOptions {
+  /** Jetstream position covered by this batch, committed in the same transaction. */
+  cursor?: { id: string; timeUs: number }
+}
+
+/** Returns the DID's current verified handle, 'handle.invalid', or undefined when unknown. */
+export type HandleResolver = (did: string) => Promise<string | undefined>
+
+export interface IndexerOptions {
+  db: Database
+  liveFilter: LiveFilter
+  backfillQueue: Queue
+  lexicons: Lexicons
+  registry: Registry
+  log: Logger
+  resolveHandle?: HandleResolver
+}
+
+type Outcome = 'indexed' | 'unchanged'
+
+const HANDLE_RESOLVE_TIMEOUT_MS = 10_000
+/** SQLSTATE classes that mean "this data", not "this database": data exception, integrity, limits. */
+const DATA_ERROR_CLASSES = new Set(['22', '23', '54'])
+
+export class Indexer {
+  private readonly metrics: IndexerMetrics
+  private resolveHandle?: HandleResolver
+  private readonly lastSkipLog = new Map<string, { at: number; suppressed: number }>()
+
+  constructor(private readonly opts: IndexerOptions) {
+    this.metrics = createIndexerMetrics(opts.registry, opts.liveFilter)
+    this.resolveHandle = opts.resolveHandle
+  }
+
+  /** The identity module plugs in here once it exists (it is built after the indexer). */
+  setHandleResolver(resolve: HandleResolver | undefined): void {
+    this.resolveHandle = resolve
+  }
+
+  async applyBatch(items: IndexItem[], opts: ApplyBatchOptions = {}): Promise<BatchResult> {
+    const now = new Date()
+    const result: BatchResult = {
+      indexed: 0,
+      unchanged: 0,
+      skipped: 0,
+      skippedByReason: {},
+      notifications: 0,
+      newlyTracked: [],
+    }
+    const prepared: Prepared[] = []
+    for (const item of items) {
+      const p = prepare(item?.op, item?.ctx ?? { source: 'jetstream' }, this.opts.lexicons, now)
+      if (p.type === 'skip') this.countSkip(result, p, item?.op)
+      else prepared.push(p)
+    }
+    await this.resolveMissingHandles(prepared)
+
+    const started = process.hrtime.bigint()
+    let mode: 'batch' | 'isolated' = 'batch'
+    let run: { outcomes: Array<Outcome | Skip>; effects: BatchEffects }
+    try {
+      run = await this.runTransaction(prepared, opts, false)
+    } catch (err) {
+      if (!isDataError(err)) throw err
+      this.opts.log.warn({ err: errorMessage(err) }, 'database rejected an op; re-running the batch op by op')
+      mode = 'isolated'
+      run = await this.runTransaction(prepared, opts, true)
+    }
+    this.metrics.batchSeconds.observe({ mode }, Number(process.hrtime.bigint() - started) / 1e9)
+
+    // Committed. This process's filter first: the caller's next event may depend on it.
+    for (const change of run.effects.changes) this.opts.liveFilter.apply(change)
+    for (const did of run.effects.interactors) this.opts.liveFilter.noteInteractor(did)
+
+    prepared.forEach((p, i) => {
+      const outcome = run.outcomes[i]!
+      if (typeof outcome === 'object') return this.countSkip(result, outcome, p.op)
+      const labels = labelsOf(p)
+      if (outcome === 'indexed') {
+        result.indexed++
+        this.metrics.indexed.inc(labels)
+      } else {
+        result.unchanged++
+        this.metrics.unchanged.inc(labels)
+      }
+      if (p.type === 'write' && p.createdAtFallback && outcome === 'indexed') this.metrics.createdAtFallback.inc()
+    })
+    result.notifications = run.effects.notifications
+    this.metrics.notifications.inc(run.effects.notifications)
+    result.newlyTracked = [...run.effects.newlyTracked]
+    await this.enqueueBackfills(result.newlyTracked)
+    return result
+  }
+
+  /**
+   * Make `did` a local user: stored, tracked, and in this process's filter before this
+   * returns (other processes' filters follow through NOTIFY). Idempotent. The caller enqueues
+   * the user's onboarding backfill; indexing the user's follows then tracks each followee.
+   */
+  async trackLocalUser(
+    did: string,
+    addedBy: 'request' | 'operator',
+  ): Promise<{ created: boolean; newlyTracked: boolean }> {
+    if (!isValidDid(did)) throw new Error(`not a valid DID: ${did}`)
+    const res = await this.opts.db.transaction((tx) =>
+      addLocalUserInTx(tx, this.opts.liveFilter.channel, did, addedBy),
+    )
+    this.opts.liveFilter.apply({ t: 'local', did })
+    return res
+  }
+
+  private async runTransaction(
+    prepared: Prepared[],
+    opts: ApplyBatchOptions,
+    isolated: boolean,
+  ): Promise<{ outcomes: Array<Outcome | Skip>; effects: BatchEffects }> {
+    return this.opts.db.transaction(async (tx) => {
+      const effects = emptyEffects()
+      const env: IndexEnv = {
+        isLocalUser: (did) => this.opts.liveFilter.isLocalUser(did),
+        channel: this.opts.liveFilter.channel,
+        effects,
+      }
+      const outcomes: Array<Outcome | Skip> = []
+      for (const p of prepared) {
+        if (!isolated) {
+          outcomes.push(await this.applyOne(tx, p, env))
+          continue
+        }
+        // Effects of a rolled-back op must not leak into the batch's effects.
+        const saved = snapshotEffects(effects)
+        await sql`savepoint index_op`.execute(tx)
+        try {
+          outcomes.push(await this.applyOne(tx, p, env))
+          await sql`release savepoint index_op`.execute(tx)
+        } catch (err) {
+          if (!isDataError(err)) throw err
+          await sql`rollback to savepoint index_op`.execute(tx)
+          restoreEffects(effects, saved)
+          outcomes.push({ type: 'skip', reason: 'db_rejected', detail: errorMessage(err) })
+        }
+      }
+      if (opts.cursor) {
+        await tx
+          .insertInto('ingest_state')
+          .values({ id: opts.cursor.id, cursor_time_us: opts.cursor.timeUs, updated_at: new Date() })
+          .onConflict((oc) =>
+            oc.column('id').doUpdateSet({ cursor_time_us: opts.cursor!.timeUs, updated_at: new Date() }),
+          )
+          .execute()
+      }
+      return { outcomes, effects }
+    })
+  }
+
+  private async applyOne(tx: DbTx, p: Prepared, env: IndexEnv): Promise<Outcome> {
+    switch (p.type) {
+      case 'write': {
+        const { op, processor } = p
+        let input = p.input
+        if (op.kind === 'update' && input.rev !== null) {
+          // Update = replace, guarded by rev; the first-seen time (and so the sort key) stays.
+          const stored = await processor.findStored(tx, op.uri, op.did)
+          if (stored) {
+            if (stored.rev !== null && stored.rev >= input.rev) return 'unchanged'
+            const indexedAt = stored.indexedAt
+            const sortAt = input.createdAt < indexedAt ? input.createdAt : indexedAt
+            input = { ...input, indexedAt, sortAt }
+            await processor.remove(tx, op.uri, op.did, input.rev, env)
+          }
+        }
+        return (await processor.insert(tx, input, env)) ? 'indexed' : 'unchanged'
+      }
+      case 'delete': {
+        const removed = await p.processor.remove(tx, p.op.uri, p.op.did, p.rev, env)
+        // Deletes win: the tombstone outlives any late create (rewind replay, a backfill page
+        // listed before the delete). A rev-less tombstone stops every later write.
+        await sql`
+          insert into tombstone (uri, author_did, rev) values (${p.op.uri}, ${p.op.did}, ${p.rev})
+          on conflict (uri) do update set
+            rev = case when tombstone.rev is null or excluded.rev is null then null
+                       else greatest(tombstone.rev, excluded.rev) end,
+            deleted_at = now()
+        `.execute(tx)
+        return removed ? 'indexed' : 'unchanged'
+      }
+      case 'identity': {
+        if (p.handle === undefined) return 'unchanged'
+        const { rows } = await sql`
+          insert into actor (did, handle) values (${p.op.did}, ${p.handle})
+          on conflict (did) do update set handle = excluded.handle, updated_at = now()
+          where actor.handle is distinct from excluded.handle
+          returning did
+        `.execute(tx)
+        return rows.length > 0 ? 'indexed' : 'unchanged'
+      }
+      case 'account': {
+        // Content stays; views hide actors whose status is not active.
+        const { rows } = await sql`
+          insert into actor (did, status) values (${p.op.did}, ${p.status})
+          on conflict (did) do update set status = excluded.status, updated_at = now()
+          where actor.status is distinct from excluded.status
+          returning did
+        `.execute(tx)
+        return rows.length > 0 ? 'indexed' : 'unchanged'
+      }
+    }
+  }
+
+  /**
+   * Identity events often carry no handle. Ask the identity module (when plugged in) before
+   * the transaction opens; a handle it calls invalid is stored as null ("not verified").
+   */
+  private async resolveMissingHandles(prepared: Prepared[]): Promise<void> {
+    const resolve = this.resolveHandle
+    const pending = prepared.filter((p) => p.type === 'identity' && p.handle === undefined)
+    if (!resolve || pending.length === 0) return
+    await Promise.all(
+      pending.map(async (p) => {
+        if (p.type !== 'identity') return
+        try {
+          const handle = await withTimeout(resolve(p.op.did), HANDLE_RESOLVE_TIMEOUT_MS)
+          if (handle === undefined) return
+          p.handle = handle === 'handle.invalid' ? null : handle.toLowerCase()
+        } catch (err) {
+          this.opts.log.info({ did: p.op.did, err: errorMessage(err) }, 'could not resolve handle; left as stored')
+        }
+      }),
+    )
+  }
+
+  private async enqueueBackfills(dids: string[]): Promise<void> {
+    for (const did of dids) {
+      try {
+        await enqueueBackfill(this.opts.backfillQueue, { did, reason: 'follow' })
+      } catch (err) {
+        // The DID stays tracked with backfill_state 'pending'; live posts flow regardless.
+        this.metrics.backfillEnqueueFailures.inc()
+        this.opts.log.warn({ did, err: errorMessage(err) }, 'could not enqueue backfill for a newly tracked DID')
+      }
+    }
+  }
+
+  private countSkip(result: BatchResult, skip: Skip, op: unknown): void {
+    result.skipped++
+    result.skippedByReason[skip.reason] = (result.skippedByReason[skip.reason] ?? 0) + 1
+    this.metrics.skipped.inc({ reason: skip.reason })
+    // Logged, but at most once every 10 s per reason: garbage can arrive by the thousand.
+    const now = Date.now()
+    const last = this.lastSkipLog.get(skip.reason)
+    if (last && now - last.at < 10_000) {
+      last.suppressed++
+      return
+    }
+    const uri = (op as { uri?: unknown } | undefined)?.uri ?? (op as { did?: unknown } | undefined)?.did
+    this.opts.log.warn(
+      { reason: skip.reason, detail: skip.detail, uri, suppressedSinceLast: last?.suppressed ?? 0 },
+      'skipped an op that can never be indexed',
+    )
+    this.lastSkipLog.set(skip.reason, { at: now, suppressed: 0 })
+  }
+}
+
+function labelsOf(p: Prepared): { collection: string; operation: string } {
+  if (p.type === 'identity' || p.type === 'account') return { collection: p.type, operation: p.type }
+  return { collection: p.op.collection, operation: p.op.kind }
+}
+
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code
+  return typeof code === 'string' && DATA_ERROR_CLASSES.has(code.slice(0, 2))
+}
+
+function snapshotEffects(e: BatchEffects) {
+  return {
+    notifications: e.notifications,
+    newlyTracked: new Set(e.newlyTracked),
+    changes: e.changes.length,
+    interactors: new Set(e.interactors),
+  }
+}
+
+function restoreEffects(e: BatchEffects, s: ReturnType<typeof snapshotEffects>): void {
+  e.notifications = s.notifications
+  e.newlyTracked = s.newlyTracked
+  e.changes.length = s.changes
+  e.interactors = s.interactors
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,83 @@
+// app.bsky.graph.follow: the follow row, follows_count/followers_count, a notification for a
+// followed local user, and tracking: a local user's follow makes the followee tracked (in the
+// same transaction); when no local user follows a DID any more it stops being tracked.
+import { sql } from 'kysely'
+import type { DbTx } from '../../db/database.js'
+import { trackInTx, untrackIfUnfollowed } from '../tracking.js'
+import {
+  deleteNotifications,
+  findStoredIn,
+  insertNotifications,
+  notTombstoned,
+  revAllowsRemoval,
+  times,
+  type IndexEnv,
+  type RecordProcessor,
+} from './processor.js'
+
+async function bump(tx: DbTx, did: string, column: 'follows_count' | 'followers_count', by: 1 | -1) {
+  // Separate statements for author and subject: a self-follow touches one row twice.
+  if (by === 1) {
+    await sql`
+      insert into actor (did, ${sql.ref(column)}) values (${did}, 1)
+      on conflict (did) do update set ${sql.ref(column)} = actor.${sql.ref(column)} + 1
+    `.execute(tx)
+  } else {
+    await sql`
+      update actor set ${sql.ref(column)} = greatest(${sql.ref(column)} - 1, 0) where did = ${did}
+    `.execute(tx)
+  }
+}
+
+async function trackFollowee(tx: DbTx, subject: string, env: IndexEnv) {
+  if (await trackInTx(tx, env.channel, subject)) {
+    env.effects.newlyTracked.add(subject)
+    env.effects.changes.push({ t: 'track', did: subject })
+  }
+}
+
+export const followProcessor: RecordProcessor = {
+  collection: 'app.bsky.graph.follow',
+
+  findStored: (tx, uri) => findStoredIn(tx, 'follow', uri),
+
+  async insert(tx, input, env) {
+    const subject = input.record.subject as string
+    const t = times(input)
+    const { rows } = await sql<{ uri: string }>`
+      insert into follow (uri, cid, author_did, rev, subject_did, created_at, indexed_at, sort_at)
+      select ${input.uri}, ${input.cid}, ${input.did}, ${input.rev}, ${subject}, ${t.createdAt}, ${t.indexedAt}, ${t.sortAt}
+      where ${notTombstoned(input.uri, input.rev)}
+      on conflict (uri) do nothing
+      returning uri
+    `.execute(tx)
+    const inserted = rows.length > 0
+    if (inserted) {
+      await bump(tx, input.did, 'follows_count', 1)
+      await bump(tx, subject, 'followers_count', 1)
+      await insertNotifications(tx, input, [{ recipient: subject, reason: 'follow', reasonSubject: null }], env)
+    }
+    // A local user's follow tracks the followee even when the row was already stored (the
+    // user's follows were indexed before they became local): then onboarding's backfill of
+    // their follows is what tracks their followees.
+    if (env.isLocalUser(input.did) && (inserted || (await findStoredIn(tx, 'follow', input.uri)))) {
+      await trackFollowee(tx, subject, env)
+    }
+    return inserted
+  },
+
+  async remove(tx, uri, did, rev, env) {
+    const { rows } = await sql<{ subject_did: string }>`
+      delete from follow where uri = ${uri} and ${revAllowsRemoval(rev)} returning subject_did
+    `.execute(tx)
+    const subject = rows[0]?.subject_did
+    if (subject === undefined) return false
+    await bump(tx, did, 'follows_count', -1)
+    await bump(tx, subject, 'followers_count', -1)
+    await deleteNotifications(tx, uri)
+    if (env.isLocalUser(did) && (await untrackIfUnfollowed(tx, env.channel, subject))) {
+      env.effects.changes.push({ t: 'untrack', did: subject })
+    }
+    return true
+  },
+}

@@ -1,0 +1,143 @@
+// app.bsky.feed.post: the post row (with its counters computed from what is already stored,
+// so a like indexed before its post still counts), its feed item, the parent's reply_count,
+// the quoted post's quote_count, the author's posts_count, and notifications for local users
+// who are mentioned, quoted or replied to.
+import { sql } from 'kysely'
+import { collectionOfUri, didOfUri, postRefs } from './subjects.js'
+import {
+  deleteNotifications,
+  findStoredIn,
+  insertNotifications,
+  notTombstoned,
+  revAllowsRemoval,
+  times,
+  type NotificationInput,
+  type RecordProcessor,
+  type WriteInput,
+} from './processor.js'
+
+const POST = 'app.bsky.feed.post'
+
+/** embed $type → embed_kind column. */
+const EMBED_KINDS: Record<string, string> = {
+  'app.bsky.embed.images': 'images',
+  'app.bsky.embed.video': 'video',
+  'app.bsky.embed.external': 'external',
+  'app.bsky.embed.record': 'record',
+  'app.bsky.embed.recordWithMedia': 'recordWithMedia',
+}
+
+interface StrongRef {
+  uri: string
+  cid: string
+}
+
+function columns(record: Record<string, unknown>) {
+  const reply = record.reply as { root: StrongRef; parent: StrongRef } | undefined
+  const embed = record.embed as { $type?: string; record?: StrongRef | { record?: StrongRef } } | undefined
+  let quoted: StrongRef | undefined
+  if (embed?.$type === 'app.bsky.embed.record') quoted = embed.record as StrongRef
+  else if (embed?.$type === 'app.bsky.embed.recordWithMedia') quoted = (embed.record as { record?: StrongRef }).record
+  const langs = Array.isArray(record.langs) ? (record.langs as string[]) : null
+  return {
+    text: typeof record.text === 'string' ? record.text : '',
+    replyRoot: reply?.root,
+    replyParent: reply?.parent,
+    embedKind: (embed?.$type && EMBED_KINDS[embed.$type]) || null,
+    quoted,
+    langs,
+  }
+}
+
+/** mention, then quote, then reply (the bsky order): one notification per recipient. */
+function notifications(input: WriteInput): NotificationInput[] {
+  const refs = postRefs(input.record)
+  const out: NotificationInput[] = refs.mentions.map((did) => ({ recipient: did, reason: 'mention', reasonSubject: null }))
+  const quotedDid = didOfUri(refs.quotedUri)
+  if (quotedDid && refs.quotedUri && collectionOfUri(refs.quotedUri) === POST) {
+    out.push({ recipient: quotedDid, reason: 'quote', reasonSubject: refs.quotedUri })
+  }
+  for (const uri of [refs.replyParentUri, refs.replyRootUri]) {
+    const did = didOfUri(uri)
+    if (did && uri) out.push({ recipient: did, reason: 'reply', reasonSubject: uri })
+  }
+  return out
+}
+
+export const postProcessor: RecordProcessor = {
+  collection: POST,
+
+  findStored: (tx, uri) => findStoredIn(tx, 'post', uri),
+
+  async insert(tx, input, env) {
+    const c = columns(input.record)
+    const t = times(input)
+    const { rows } = await sql<{ n: number }>`
+      with ins as (
+        insert into post (
+          uri, cid, author_did, rev, text, created_at, indexed_at, sort_at,
+          reply_root_uri, reply_root_cid, reply_parent_uri, reply_parent_cid,
+          embed_kind, embed_record_uri, embed_record_cid, langs, record,
+          like_count, repost_count, reply_count, quote_count
+        )
+        select ${input.uri}, ${input.cid}, ${input.did}, ${input.rev}, ${c.text},
+               ${t.createdAt}, ${t.indexedAt}, ${t.sortAt},
+               ${c.replyRoot?.uri ?? null}, ${c.replyRoot?.cid ?? null},
+               ${c.replyParent?.uri ?? null}, ${c.replyParent?.cid ?? null},
+               ${c.embedKind}, ${c.quoted?.uri ?? null}, ${c.quoted?.cid ?? null},
+               ${c.langs}::text[], ${JSON.stringify(input.record)}::jsonb,
+               (select count(*) from "like" where subject_uri = ${input.uri}),
+               (select count(*) from repost where subject_uri = ${input.uri}),
+               (select count(*) from post where reply_parent_uri = ${input.uri}),
+               (select count(*) from post where embed_record_uri = ${input.uri})
+        where ${notTombstoned(input.uri, input.rev)}
+        on conflict (uri) do nothing
+        returning uri, sort_at
+      ), parent as (
+        update post set reply_count = reply_count + 1
+        where uri = ${c.replyParent?.uri ?? null} and exists (select 1 from ins)
+      ), quoted as (
+        update post set quote_count = quote_count + 1
+        where uri = ${c.quoted?.uri ?? null} and exists (select 1 from ins)
+      ), item as (
+        insert into feed_item (uri, type, post_uri, originator_did, sort_at)
+        select ins.uri, 'post', ins.uri, ${input.did}, ins.sort_at from ins
+        on conflict (uri) do nothing
+      ), author as (
+        insert into actor (did, posts_count) select ${input.did}, 1 from ins
+        on conflict (did) do update set posts_count = actor.posts_count + 1
+      )
+      select count(*)::int as n from ins
+    `.execute(tx)
+    if (rows[0]!.n === 0) return false
+    await insertNotifications(tx, input, notifications(input), env)
+    return true
+  },
+
+  async remove(tx, uri, _did, rev) {
+    // Feed items go with the post, and so do those of reposts of it; when the post was never
+    // stored, reposts of it still leave the feeds.
+    const { rows } = await sql<{ n: number }>`
+      with del as (
+        delete from post where uri = ${uri} and ${revAllowsRemoval(rev)}
+        returning author_did, reply_parent_uri, embed_record_uri
+      ), parent as (
+        update post set reply_count = greatest(reply_count - 1, 0)
+        where uri = (select reply_parent_uri from del)
+      ), quoted as (
+        update post set quote_count = greatest(quote_count - 1, 0)
+        where uri = (select embed_record_uri from del)
+      ), author as (
+        update actor set posts_count = greatest(posts_count - 1, 0) where did = (select author_did from del)
+      ), items as (
+        delete from feed_item
+        where post_uri = ${uri}
+          and (exists (select 1 from del) or not exists (select 1 from post where uri = ${uri}))
+      )
+      select count(*)::int as n from del
+    `.execute(tx)
+    if (rows[0]!.n === 0) return false
+    await deleteNotifications(tx, uri)
+    return true
+  },
+}

@@ -1,0 +1,150 @@
+// The shape every collection's processor has (the bsky RecordProcessor pattern, trimmed):
+// find what is stored, insert idempotently, remove. The indexer owns the policy around them
+// (validation, stale-rev guard, update = remove + insert, tombstones); a processor owns its
+// table, the counters it moves, its feed items and the notifications it writes.
+import { sql, type RawBuilder } from 'kysely'
+import type { DbTx } from '../../db/database.js'
+import type { TrackingChange } from '../tracking.js'
+
+/** A validated record write, with its times already decided. */
+export interface WriteInput {
+  uri: string
+  did: string
+  rkey: string
+  cid: string
+  /** null for backfilled/fetched records (listRecords reports no rev). */
+  rev: string | null
+  record: Record<string, unknown>
+  /** As claimed by the record; first-seen when unparseable or absurd. */
+  createdAt: Date
+  /** First seen: the Jetstream time_us of the event, else now (kept across updates). */
+  indexedAt: Date
+  /** least(createdAt, indexedAt). */
+  sortAt: Date
+}
+
+/** What one transaction did beyond its own rows; applied or announced after commit. */
+export interface BatchEffects {
+  notifications: number
+  /** DIDs that became tracked: a backfill is enqueued for each after commit. */
+  newlyTracked: Set<string>
+  /** Membership changes to apply to this process's live filter after commit, in order. */
+  changes: TrackingChange[]
+  /** Untracked authors who stored a record touching a local user (their deletes matter). */
+  interactors: Set<string>
+}
+
+export function emptyEffects(): BatchEffects {
+  return { notifications: 0, newlyTracked: new Set(), changes: [], interactors: new Set() }
+}
+
+/** What a processor may consult besides the transaction. */
+export interface IndexEnv {
+  isLocalUser(did: string): boolean
+  /** NOTIFY channel for tracking changes. */
+  channel: string
+  effects: BatchEffects
+}
+
+export interface StoredRecord {
+  rev: string | null
+  indexedAt: Date
+}
+
+export interface RecordProcessor {
+  readonly collection: string
+  /** Profiles live at rkey "self" only; others accept any valid record key. */
+  readonly rkey?: string
+  findStored(tx: DbTx, uri: string, did: string): Promise<StoredRecord | undefined>
+  /** Insert unless stored or tombstoned; true when a row really was inserted. */
+  insert(tx: DbTx, input: WriteInput, env: IndexEnv): Promise<boolean>
+  /**
+   * Remove the stored record unless it was written by a newer rev than `rev`; true when it
+   * really was removed. Tombstones are the indexer's job (an update removes without one).
+   */
+  remove(tx: DbTx, uri: string, did: string, rev: string | null, env: IndexEnv): Promise<boolean>
+}
+
+/**
+ * No tombstone forbids this write: a write without a rev (backfill, fetch) never passes a
+ * tombstone; one with a rev passes only a tombstone left by an older rev (the same rkey
+ * written again after its delete, e.g. a profile deleted and re-created).
+ */
+export function notTombstoned(uri: string, rev: string | null): RawBuilder<unknown> {
+  return sql`not exists (
+    select 1 from tombstone t
+    where t.uri = ${uri} and (t.rev is null or ${rev}::text is null or t.rev >= ${rev}::text)
+  )`
+}
+
+/** The stored row may be removed by an op of this rev (revs are TIDs: they sort as text). */
+export function revAllowsRemoval(rev: string | null): RawBuilder<unknown> {
+  return sql`(${rev}::text is null or rev is null or rev < ${rev}::text)`
+}
+
+export interface NotificationInput {
+  recipient: string
+  reason: 'like' | 'repost' | 'follow' | 'mention' | 'reply' | 'quote'
+  reasonSubject: string | null
+}
+
+/**
+ * Notifications for local users about one record: none for the author's own actions, at
+ * most one per recipient (the first reason listed wins), one row per interaction (unique
+ * key: a replayed record writes nothing).
+ */
+export async function insertNotifications(
+  tx: DbTx,
+  input: WriteInput,
+  candidates: NotificationInput[],
+  env: IndexEnv,
+): Promise<void> {
+  const seen = new Set<string>([input.did])
+  const rows = []
+  for (const c of candidates) {
+    if (seen.has(c.recipient) || !env.isLocalUser(c.recipient)) continue
+    seen.add(c.recipient)
+    rows.push({
+      recipient_did: c.recipient,
+      author_did: input.did,
+      reason: c.reason,
+      reason_subject: c.reasonSubject,
+      record_uri: input.uri,
+      record_cid: input.cid,
+      sort_at: input.sortAt,
+      indexed_at: input.indexedAt,
+    })
+  }
+  if (rows.length === 0) return
+  const inserted = await tx
+    .insertInto('notification')
+    .values(rows)
+    .onConflict((oc) => oc.columns(['recipient_did', 'record_uri', 'reason']).doNothing())
+    .returning('id')
+    .execute()
+  env.effects.notifications += inserted.length
+  env.effects.interactors.add(input.did)
+}
+
+export async function deleteNotifications(tx: DbTx, uri: string): Promise<void> {
+  await tx.deleteFrom('notification').where('record_uri', '=', uri).execute()
+}
+
+/** created_at/indexed_at/sort_at of a record row, as SQL parameters. */
+export function times(input: WriteInput) {
+  return {
+    createdAt: sql`${input.createdAt.toISOString()}::timestamptz`,
+    indexedAt: sql`${input.indexedAt.toISOString()}::timestamptz`,
+    sortAt: sql`${input.sortAt.toISOString()}::timestamptz`,
+  }
+}
+
+/** The stored rev and first-seen time of a row keyed by uri in one of the record tables. */
+export async function findStoredIn(
+  tx: DbTx,
+  table: 'post' | 'repost' | 'like' | 'follow' | 'block',
+  uri: string,
+): Promise<StoredRecord | undefined> {
+  const row = await tx.selectFrom(table).select(['rev', 'indexed_at']).where('uri', '=', uri).executeTakeFirst()
+  return row ? { rev: row.rev, indexedAt: row.indexed_at } : undefined
+}
