@@ -12,6 +12,9 @@ import { XrpcRouter } from './http/xrpc.js'
 import { registerAppSurface } from './api/app-surface.js'
 import { LiveFilter } from './ingest/filter.js'
 import { Indexer } from './ingest/indexer.js'
+import { Identity, INVALID_HANDLE } from './identity/identity.js'
+import { PdsClient } from './backfill/pds-client.js'
+import { Onboarding } from './backfill/onboarding.js'
 import { loadLexicons } from './lexicon/lexicons.js'
 import { createLogger, type Logger } from './logger.js'
 import { Metrics } from './metrics.js'
@@ -43,6 +46,12 @@ export interface AppContext {
   indexer: Indexer
   /** Tracked DIDs and local users, in memory, kept current across processes. */
   liveFilter: LiveFilter
+  /** DID → PDS, signing key, verified handle; the SSRF-guarded fetch (src/identity). */
+  identity: Identity
+  /** listRecords/getRecord against users' PDSes, polite and retried (src/backfill/pds-client.ts). */
+  pds: PdsClient
+  /** Admission (REGISTRATION/ALLOWED_DIDS/MAX_USERS) and onboarding of local users. */
+  onboarding: Onboarding
 }
 
 export type ComponentFactory = (ctx: AppContext) => Component | Promise<Component>
@@ -127,6 +136,27 @@ export class App {
       registry: this.metrics.registry,
       log: log.child({ component: 'indexer' }),
     })
+    const identity = Identity.fromConfig(cfg, log.child({ component: 'identity' }))
+    indexer.setHandleResolver(async (did) => {
+      const { handle } = await identity.resolveDid(did, { forceRefresh: true })
+      return handle === INVALID_HANDLE ? undefined : handle
+    })
+    const pds = new PdsClient({
+      identity,
+      log: log.child({ component: 'pds-client' }),
+      registry: this.metrics.registry,
+      requestTimeoutMs: cfg.backfill.requestTimeoutMs,
+      // Backfill jobs make one request at a time each; the rest is for the api's fetches.
+      concurrency: cfg.backfill.concurrency * 2,
+      perHostConcurrency: cfg.backfill.perHostConcurrency,
+    })
+    const onboarding = new Onboarding({
+      db: db.db,
+      admission: cfg.admission,
+      tracker: indexer,
+      queue: this.backfillQueue,
+      log: log.child({ component: 'onboarding' }),
+    })
     this.ctx = {
       cfg,
       log,
@@ -138,6 +168,9 @@ export class App {
       backfillQueue: this.backfillQueue,
       indexer,
       liveFilter,
+      identity,
+      pds,
+      onboarding,
     }
     if (cfg.roles.has('api')) registerAppSurface(this.ctx)
 

@@ -2,10 +2,13 @@
 // itself; everything else is a Component started after it, in this order: workers
 // (backfill), then ingest.
 import type { ComponentFactory } from './app.js'
+import { backfillComponent } from './backfill/component.js'
 import type { Config } from './config.js'
+import { createIngestConsumer } from './ingest/consumer.js'
 
 export function defaultComponents(cfg: Config): ComponentFactory[] {
   const factories: ComponentFactory[] = []
-  void cfg
+  if (cfg.roles.has('backfill')) factories.push(backfillComponent)
+  if (cfg.roles.has('ingest')) factories.push(createIngestConsumer)
   return factories
 }

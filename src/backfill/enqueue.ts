@@ -10,6 +10,14 @@ export interface BackfillJobData {
   reason: BackfillReason
   /** Gap repair: list back to this time (ISO) instead of the BACKFILL_DAYS horizon. */
   since?: string
+  /** Gap repair: the ingest_gap row this job repairs (its gap_repair row is marked done). */
+  gapId?: string
+}
+
+/** Retry policy of a backfill job (BullMQ attempts/backoff); tests shorten it. */
+export interface BackfillRetryOptions {
+  attempts?: number
+  backoffMs?: number
 }
 
 /** Lower number = sooner (BullMQ priority). A new user's own follows come first. */
@@ -25,11 +33,21 @@ export const BACKFILL_PRIORITY: Record<BackfillReason, number> = {
  * Enqueue a backfill of one DID. The job id is derived from the DID (encoded: BullMQ ids
  * cannot contain ':'), so a second request while one is queued or running is a no-op.
  */
-export async function enqueueBackfill(queue: Queue, data: BackfillJobData): Promise<void> {
+export async function enqueueBackfill(
+  queue: Queue,
+  data: BackfillJobData,
+  retry: BackfillRetryOptions = {},
+): Promise<void> {
   await queue.add('backfill', data, {
-    jobId: jobIdForDid(data.did, data.reason === 'gap' ? 'gap' : undefined),
+    jobId: backfillJobId(data),
     priority: BACKFILL_PRIORITY[data.reason],
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+    attempts: retry.attempts ?? 5,
+    backoff: { type: 'exponential', delay: retry.backoffMs ?? 2_000, jitter: 0.5 },
   })
+}
+
+/** One job per DID; gap repairs per (gap, DID), so two gaps never swallow each other's job. */
+export function backfillJobId(data: Pick<BackfillJobData, 'did' | 'reason' | 'gapId'>): string {
+  if (data.reason === 'gap') return data.gapId ? `gap-g${data.gapId}-${encodeURIComponent(data.did)}` : jobIdForDid(data.did, 'gap')
+  return jobIdForDid(data.did)
 }

@@ -184,6 +184,15 @@ export interface LiveFilterAckTable {
   heartbeat_at: DefaultTimestamp
 }
 
+/** migrations/0030_backfill.sql: which tracked DIDs still owe an ingest gap its repair. */
+export interface GapRepairTable {
+  gap_id: BigIntCol
+  did: string
+  state: ColumnType<string, string | undefined, string>
+  error: string | null
+  updated_at: DefaultTimestamp
+}
+
 export interface DatabaseSchema {
   actor: ActorTable
   post: PostTable
@@ -204,4 +213,5 @@ export interface DatabaseSchema {
   mute_thread: MuteThreadTable
   bookmark: BookmarkTable
   activity_subscription: ActivitySubscriptionTable
+  gap_repair: GapRepairTable
 }

@@ -1,0 +1,253 @@
+// Backfill of one DID: its posts, reposts and profile from its PDS, back to the horizon,
+// through the same indexer as live ingest (so upserts, tombstones and counters hold).
+// No BullMQ here: the worker (worker.ts) maps outcomes to job results and retries.
+//
+//   track before list:  the live filter (of the ingest process) includes the DID first
+//   walk:               listRecords newest first, 100 per page, cursor → next page, until a
+//                       page holds nothing newer than the horizon (or the repo ends)
+//   index:              every page → indexer.applyBatch (source 'backfill')
+//   resume:             the cursor is saved per page in tracked_did.backfill_progress, so a
+//                       retried or restarted job continues where it stopped
+import { sql } from 'kysely'
+import type { Db } from '../db/database.js'
+import type { Logger } from '../logger.js'
+import type { IndexOp, OpContext, RecordWriteOp } from '../ingest/ops.js'
+import type { ListRecordsPage, RepoRecord } from './pds-client.js'
+import type { BackfillMetrics } from './metrics.js'
+
+export const BACKFILL_COLLECTIONS = ['app.bsky.feed.post', 'app.bsky.feed.repost'] as const
+export const PROFILE_COLLECTION = 'app.bsky.actor.profile'
+export const PAGE_LIMIT = 100
+
+/** What backfill needs of the indexer (ctx.indexer). */
+export interface BackfillIndexer {
+  applyBatch(items: Array<{ op: IndexOp; ctx: OpContext }>): Promise<{ indexed: number; unchanged: number; skipped: number }>
+}
+
+/** What backfill needs of the PDS client (ctx.pds). */
+export interface BackfillPds {
+  listRecords(did: string, collection: string, opts?: { cursor?: string; limit?: number }): Promise<ListRecordsPage>
+  getRecord(uri: string): Promise<RepoRecord | null>
+}
+
+/** Track before list: resolves once the ingest process's live filter includes the DID. */
+export interface BackfillLiveFilter {
+  waitForLiveFilter(did: string, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<unknown>
+}
+
+export interface BackfillRepoDeps {
+  db: Db
+  pds: BackfillPds
+  indexer: BackfillIndexer
+  liveFilter: BackfillLiveFilter
+  log: Logger
+  metrics?: BackfillMetrics
+  /** BACKFILL_DAYS: 0 = everything. */
+  days: number
+}
+
+export interface BackfillRequest {
+  did: string
+  /** List back to this time (gap repair) instead of the BACKFILL_DAYS horizon. */
+  since?: string
+}
+
+export interface BackfillOutcome {
+  did: string
+  status: 'complete' | 'not-tracked'
+  /** Records handed to the indexer that changed stored state, this run. */
+  indexed: number
+  /** Records the indexer skipped (malformed) plus list entries without uri/cid/value. */
+  malformed: number
+  pages: number
+  /** The oldest createdAt this run reached (or the horizon when it stopped there). */
+  reachedHorizon: Date | null
+  horizonReached: boolean
+}
+
+/** Saved per page; only progress of a run with the same horizon is resumed. */
+interface Progress {
+  horizon: string | null
+  collections: Record<string, { cursor?: string; done: boolean }>
+  indexed: number
+  malformed: number
+  oldest: string | null
+  horizonReached: boolean
+}
+
+export function horizonFor(days: number, since?: string, now = Date.now()): Date | null {
+  if (since) {
+    const t = Date.parse(since)
+    if (!Number.isNaN(t)) return new Date(t)
+  }
+  return days > 0 ? new Date(now - days * 24 * 3600 * 1000) : null
+}
+
+export async function backfillRepo(
+  deps: BackfillRepoDeps,
+  req: BackfillRequest,
+  signal?: AbortSignal,
+): Promise<BackfillOutcome> {
+  const { db, did } = { db: deps.db, did: req.did }
+  const row = await db
+    .selectFrom('tracked_did')
+    .select(['backfill_progress', 'backfill_state'])
+    .where('did', '=', did)
+    .executeTakeFirst()
+  if (!row) {
+    // Not (or no longer) tracked: the stream would not keep its new posts, so do not list.
+    return { did, status: 'not-tracked', indexed: 0, malformed: 0, pages: 0, reachedHorizon: null, horizonReached: false }
+  }
+
+  const horizon = horizonFor(deps.days, req.since)
+  const horizonKey = horizon ? horizon.toISOString() : null
+  const saved = parseProgress(row.backfill_progress)
+  // A gap's `since` or a new BACKFILL_DAYS window changes the horizon: start over.
+  const progress: Progress =
+    saved && (saved.horizon === horizonKey || (req.since === undefined && saved.horizon !== null && sameDay(saved.horizon, horizonKey)))
+      ? saved
+      : { horizon: horizonKey, collections: {}, indexed: 0, malformed: 0, oldest: null, horizonReached: false }
+
+  await db
+    .updateTable('tracked_did')
+    .set({ backfill_state: 'running', backfill_error: null, backfill_started_at: new Date(), updated_at: new Date() })
+    .where('did', '=', did)
+    .execute()
+
+  // Track before list: nothing the DID creates from here on can be dropped by the stream.
+  await deps.liveFilter.waitForLiveFilter(did, { signal })
+
+  let pages = 0
+  for (const collection of BACKFILL_COLLECTIONS) {
+    const state = (progress.collections[collection] ??= { done: false })
+    while (!state.done) {
+      signal?.throwIfAborted()
+      const page = await deps.pds.listRecords(did, collection, { cursor: state.cursor, limit: PAGE_LIMIT })
+      pages++
+      let newerThanHorizon = 0
+      const items: Array<{ op: IndexOp; ctx: OpContext }> = []
+      for (const rec of page.records) {
+        const createdAt = createdAtOf(rec.value)
+        if (horizon && createdAt && createdAt < horizon) continue
+        newerThanHorizon++
+        const op = toWriteOp(did, rec)
+        if (!op) {
+          progress.malformed++
+          continue
+        }
+        if (createdAt && (!progress.oldest || createdAt.toISOString() < progress.oldest)) progress.oldest = createdAt.toISOString()
+        items.push({ op, ctx: { source: 'backfill' } })
+      }
+      progress.malformed += page.malformed
+      let pageIndexed = 0
+      if (items.length > 0) {
+        const res = await deps.indexer.applyBatch(items)
+        pageIndexed = res.indexed
+        progress.indexed += res.indexed
+        progress.malformed += res.skipped
+        deps.metrics?.recordsIndexed.inc({ collection }, res.indexed)
+        if (res.skipped) deps.metrics?.recordsMalformed.inc({ collection }, res.skipped)
+      }
+      // Newest first: a page with nothing newer than the horizon means the rest is older too.
+      const pastHorizon = horizon !== null && page.records.length > 0 && newerThanHorizon === 0
+      if (pastHorizon) progress.horizonReached = true
+      state.cursor = page.cursor
+      state.done = pastHorizon || !page.cursor || page.records.length === 0
+      await saveProgress(db, did, progress, pageIndexed)
+    }
+  }
+
+  if (!progress.collections[PROFILE_COLLECTION]?.done) {
+    const profile = await deps.pds.getRecord(`at://${did}/${PROFILE_COLLECTION}/self`)
+    if (profile) {
+      const op = toWriteOp(did, profile)
+      if (op) {
+        const res = await deps.indexer.applyBatch([{ op, ctx: { source: 'backfill' } }])
+        progress.indexed += res.indexed
+        progress.malformed += res.skipped
+        deps.metrics?.recordsIndexed.inc({ collection: PROFILE_COLLECTION }, res.indexed)
+        await saveProgress(db, did, progress, res.indexed)
+      } else progress.malformed++
+    }
+    progress.collections[PROFILE_COLLECTION] = { done: true }
+  }
+
+  const reachedHorizon = progress.horizonReached ? horizon : progress.oldest ? new Date(progress.oldest) : horizon
+  await db
+    .updateTable('tracked_did')
+    .set({
+      backfill_state: 'complete',
+      backfill_error: null,
+      backfill_progress: null,
+      backfill_horizon: reachedHorizon,
+      backfill_completed_at: new Date(),
+      updated_at: new Date(),
+    })
+    .where('did', '=', did)
+    .execute()
+  return {
+    did,
+    status: 'complete',
+    indexed: progress.indexed,
+    malformed: progress.malformed,
+    pages,
+    reachedHorizon,
+    horizonReached: progress.horizonReached,
+  }
+}
+
+/** A listRecords/getRecord entry as an index op; undefined when its URI is not this repo's record. */
+export function toWriteOp(did: string, rec: RepoRecord): RecordWriteOp | undefined {
+  const m = /^at:\/\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(rec.uri)
+  if (!m || m[1] !== did) return undefined
+  if (typeof rec.value !== 'object' || rec.value === null) return undefined
+  return { kind: 'create', uri: rec.uri, did, collection: m[2]!, rkey: m[3]!, cid: rec.cid, record: rec.value }
+}
+
+function createdAtOf(value: unknown): Date | undefined {
+  const raw = (value as { createdAt?: unknown } | null)?.createdAt
+  if (typeof raw !== 'string') return undefined
+  const t = Date.parse(raw)
+  return Number.isNaN(t) ? undefined : new Date(t)
+}
+
+async function saveProgress(db: Db, did: string, progress: Progress, newlyIndexed: number): Promise<void> {
+  await db
+    .updateTable('tracked_did')
+    .set({
+      backfill_progress: JSON.stringify(progress),
+      // records_indexed: everything this DID's backfills stored, visible while a run is going.
+      records_indexed: sql<number>`records_indexed + ${newlyIndexed}`,
+      updated_at: new Date(),
+    })
+    .where('did', '=', did)
+    .execute()
+}
+
+function parseProgress(raw: unknown): Progress | undefined {
+  if (!raw) return undefined
+  const v = (typeof raw === 'string' ? safeJson(raw) : raw) as Partial<Progress> | undefined
+  if (!v || typeof v !== 'object' || typeof v.collections !== 'object' || v.collections === null) return undefined
+  return {
+    horizon: typeof v.horizon === 'string' ? v.horizon : null,
+    collections: v.collections,
+    indexed: Number(v.indexed) || 0,
+    malformed: Number(v.malformed) || 0,
+    oldest: typeof v.oldest === 'string' ? v.oldest : null,
+    horizonReached: v.horizonReached === true,
+  }
+}
+
+/** A BACKFILL_DAYS horizon moves with the clock; a retry within a day resumes the same run. */
+function sameDay(a: string, b: string | null): boolean {
+  if (!b) return false
+  return Math.abs(Date.parse(a) - Date.parse(b)) < 24 * 3600 * 1000
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s)
+  } catch {
+    return undefined
+  }
+}
