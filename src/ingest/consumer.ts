@@ -12,7 +12,7 @@
 // paused, so a slow or down database pushes back on Jetstream instead of growing memory.
 // Every (re)connect resumes from the committed cursor minus the rewind; replays are
 // harmless because the indexer is idempotent.
-import type { Component } from '../app.js'
+import type { AppContext, Component } from '../app.js'
 import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import { errorMessage } from '../errors.js'
@@ -380,4 +380,17 @@ export class IngestConsumer implements Component {
       })),
     }
   }
+}
+
+/** The ingest role's component, built from the App's context (registered in src/roles.ts). */
+export function createIngestConsumer(ctx: AppContext): IngestConsumer {
+  return new IngestConsumer({
+    cfg: ctx.cfg.jetstream,
+    db: ctx.db.db,
+    log: ctx.log.child({ component: 'ingest' }),
+    registry: ctx.metrics.registry,
+    readiness: ctx.readiness,
+    indexer: ctx.indexer,
+    filter: ctx.liveFilter,
+  })
 }

@@ -1,9 +1,11 @@
 // Builders for Jetstream JSON events in tests: a valid record of each collection with
 // sensible defaults, so a test states only what it is about.
+import { createHash } from 'node:crypto'
 import type { JetstreamEventInput } from './jetstream-server.js'
 
 let tidCounter = 0
 const TID_CHARS = '234567abcdefghijklmnopqrstuvwxyz'
+const B32 = 'abcdefghijklmnopqrstuvwxyz234567'
 
 /** A fresh, valid TID (record key / rev), increasing within a test process. */
 export function nextTid(): string {
@@ -17,10 +19,23 @@ export function nextTid(): string {
   return s
 }
 
-/** A CID-shaped string (dag-cbor, sha256): unique per call. */
-export function fakeCid(seed = nextTid()): string {
-  const base = Buffer.from(seed).toString('hex').replace(/[^a-z2-7]/g, 'a')
-  return `bafyrei${(base + 'a'.repeat(52)).slice(0, 52)}`
+/** A real CIDv1 (dag-cbor, sha256) derived from a seed: unique per call by default. */
+export function fakeCid(seed = `${nextTid()}-${Math.random()}`): string {
+  const digest = createHash('sha256').update(seed).digest()
+  const bytes = Buffer.concat([Buffer.from([0x01, 0x71, 0x12, 0x20]), digest])
+  let out = 'b'
+  let bits = 0
+  let value = 0
+  for (const b of bytes) {
+    value = ((value << 8) | b) & 0xffff
+    bits += 8
+    while (bits >= 5) {
+      out += B32[(value >>> (bits - 5)) & 31]
+      bits -= 5
+    }
+  }
+  if (bits > 0) out += B32[(value << (5 - bits)) & 31]
+  return out
 }
 
 export function postUri(did: string, rkey: string): string {
