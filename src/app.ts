@@ -8,7 +8,10 @@ import { Database } from './db/database.js'
 import { errorMessage } from './errors.js'
 import { Readiness } from './http/health.js'
 import { buildHttp } from './http/server.js'
-import { XrpcRouter } from './http/xrpc.js'
+import { type Authenticator, XrpcRouter } from './http/xrpc.js'
+import { createReadApi, registerApi, type ReadApiDeps } from './api/index.js'
+import type { Hydrator } from './hydration/hydrator.js'
+import type { Views } from './views/index.js'
 import { registerAppSurface } from './api/app-surface.js'
 import { LiveFilter } from './ingest/filter.js'
 import { Indexer } from './ingest/indexer.js'
@@ -52,6 +55,10 @@ export interface AppContext {
   pds: PdsClient
   /** Admission (REGISTRATION/ALLOWED_DIDS/MAX_USERS) and onboarding of local users. */
   onboarding: Onboarding
+  /** Batched loaders behind every read view (src/hydration; Hydrator.extend adds viewer state). */
+  hydrator: Hydrator
+  /** Pure lexicon view builders bound to the CDN config (src/views). */
+  views: Views
 }
 
 export type ComponentFactory = (ctx: AppContext) => Component | Promise<Component>
@@ -114,7 +121,10 @@ export class App {
     })
 
     this.backfillQueue = createQueue(BACKFILL_QUEUE, cfg.redis.url, log.child({ component: 'queue' }))
+    // Service-auth needs identity (built below); the router asks through this late binding.
+    let authenticate: Authenticator | undefined
     const router = new XrpcRouter({
+      authenticate: (req, nsid) => (authenticate ? authenticate(req, nsid) : Promise.resolve(null)),
       lexicons: loadLexicons(),
       log: log.child({ component: 'xrpc' }),
       validateOutput: cfg.env !== 'production',
@@ -157,7 +167,12 @@ export class App {
       queue: this.backfillQueue,
       log: log.child({ component: 'onboarding' }),
     })
+    const readApiDeps: ReadApiDeps = { cfg, log, db, indexer, identity, pds, onboarding }
+    const readApi = createReadApi(readApiDeps)
+    authenticate = readApi.authenticate
     this.ctx = {
+      hydrator: readApi.hydrator,
+      views: readApi.views,
       cfg,
       log,
       db,
@@ -173,6 +188,7 @@ export class App {
       onboarding,
     }
     if (cfg.roles.has('api')) registerAppSurface(this.ctx)
+    if (cfg.roles.has('api')) registerApi(router, readApiDeps, readApi)
 
     for (const factory of this.opts.components ?? []) {
       const component = await factory(this.ctx)

@@ -1,4 +1,5 @@
 // Actor reads: profile rows by DID or handle. Rows only; views are built elsewhere.
+import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 
 export interface ActorRow {
@@ -59,8 +60,22 @@ export async function getDidsByHandles(db: Db, handles: string[]): Promise<Map<s
   return out
 }
 
-/** The newest repo rev we indexed for a DID (the atproto-repo-rev response header). */
+/**
+ * The newest repo rev we indexed for a DID (the atproto-repo-rev response header): the
+ * actor row's repo_rev when the indexer keeps it, else the highest rev (TIDs sort as text)
+ * among the DID's most recent records of each kind and its recent deletes.
+ */
 export async function getRepoRev(db: Db, did: string): Promise<string | null> {
-  const row = await db.selectFrom('actor').select('repo_rev').where('did', '=', did).executeTakeFirst()
-  return row?.repo_rev ?? null
+  const res = await sql<{ rev: string | null }>`
+    select coalesce(
+      (select repo_rev from actor where did = ${did}),
+      (select max(rev) from (
+        (select rev from post where author_did = ${did} order by sort_at desc limit 20)
+        union all (select rev from repost where author_did = ${did} order by sort_at desc limit 20)
+        union all (select rev from "like" where author_did = ${did} order by sort_at desc limit 20)
+        union all (select rev from follow where author_did = ${did} order by sort_at desc limit 20)
+        union all (select rev from tombstone where author_did = ${did} order by deleted_at desc limit 20)
+      ) r)
+    ) as rev`.execute(db)
+  return res.rows[0]?.rev ?? null
 }

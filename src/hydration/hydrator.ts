@@ -108,6 +108,15 @@ export class Hydrator {
     return this.hydratePosts(uris, viewer, opts)
   }
 
+  /**
+   * Makes sure these posts are stored, fetching the ones we lack from their authors' PDSes
+   * (skipping deleted ones). For skeletons that walk stored rows (thread ancestors).
+   */
+  async ensureStored(uris: string[]): Promise<void> {
+    const state = emptyState(null)
+    await this.loadPosts(state, uniq(uris), true)
+  }
+
   /** Loads posts by URI into state; unknown ones fetched when `fetch`, else known-missing. */
   private async loadPosts(state: HydrationState, uris: string[], fetch: boolean): Promise<void> {
     const wanted = uris.filter((u) => !state.posts.has(u))

@@ -130,7 +130,7 @@ export function threadV2(input: ViewInput, skel: ThreadSkeleton, opts: ThreadV2O
       items.push(item(input, uri, -(i + 1), { moreParents: i === n - 1 && skel.moreParents, opThread: opChain.has(uri) }))
     }
   }
-  items.push(item(input, skel.anchor, 0, { moreParents: !opts.above && skel.ancestors.length > 0, opThread: opChain.has(skel.anchor) }))
+  items.push(item(input, skel.anchor, 0, { moreParents: !opts.above && skel.moreParents, opThread: opChain.has(skel.anchor) }))
   if (visibility(input, skel.anchor) !== 'visible') return items
 
   const children = childrenOf(input, skel, opts.sort, opDid)

@@ -1,0 +1,115 @@
+// The read API (issue 5): builds the hydrator, views and service-auth verifier from the
+// app's parts, and registers one handler per NSID (one file each, named after it).
+import type { Config } from '../config.js'
+import type { Database } from '../db/database.js'
+import { Identity } from '../identity/identity.js'
+import { PdsClient } from '../backfill/pds-client.js'
+import { PdsPostFetcher, type RecordSink, type RecordSource } from '../hydration/fetch-missing.js'
+import { Hydrator } from '../hydration/hydrator.js'
+import { type DidResolver, ResolvingActorInfo } from '../hydration/identity.js'
+import type { Authenticator, XrpcRouter } from '../http/xrpc.js'
+import type { Logger } from '../logger.js'
+import { Views } from '../views/index.js'
+import { type Admission, createAuthVerifier, type SigningKeyResolver } from './auth-verifier.js'
+import type { ReadContext } from './context.js'
+import { signingKeysFrom } from './signing-key.js'
+import getProfile from './app/bsky/actor/getProfile.js'
+import getProfiles from './app/bsky/actor/getProfiles.js'
+import getActorLikes from './app/bsky/feed/getActorLikes.js'
+import getAuthorFeed from './app/bsky/feed/getAuthorFeed.js'
+import getLikes from './app/bsky/feed/getLikes.js'
+import getPostThread from './app/bsky/feed/getPostThread.js'
+import getPosts from './app/bsky/feed/getPosts.js'
+import getQuotes from './app/bsky/feed/getQuotes.js'
+import getRepostedBy from './app/bsky/feed/getRepostedBy.js'
+import getTimeline from './app/bsky/feed/getTimeline.js'
+import getFollowers from './app/bsky/graph/getFollowers.js'
+import getFollows from './app/bsky/graph/getFollows.js'
+import getPostThreadV2 from './app/bsky/unspecced/getPostThreadV2.js'
+import resolveHandle from './com/atproto/identity/resolveHandle.js'
+import getRecord from './com/atproto/repo/getRecord.js'
+
+const HANDLERS: Array<(ctx: ReadContext) => void> = [
+  // feeds
+  getTimeline,
+  getAuthorFeed,
+  getActorLikes,
+  // posts and threads
+  getPosts,
+  getPostThread,
+  getPostThreadV2,
+  getLikes,
+  getRepostedBy,
+  getQuotes,
+  // actors and the graph
+  getProfile,
+  getProfiles,
+  getFollows,
+  getFollowers,
+  // com.atproto reads the PDS passes on
+  getRecord,
+  resolveHandle,
+]
+
+/** The identity module's slice the read API uses (ctx.identity). */
+export type ReadIdentity = SigningKeyResolver & DidResolver & { resolveHandle(handle: string): Promise<string | undefined> }
+
+export interface ReadApiDeps {
+  cfg: Config
+  log: Logger
+  db: Database
+  indexer: RecordSink
+  /** ctx.identity / ctx.pds / ctx.onboarding when the app has them; built here otherwise */
+  identity?: ReadIdentity
+  pds?: RecordSource
+  onboarding?: Admission
+}
+
+export interface ReadApi {
+  hydrator: Hydrator
+  views: Views
+  fetcher: PdsPostFetcher
+  authenticate: Authenticator
+  identity: ReadIdentity
+  pds: RecordSource
+}
+
+export function createReadApi(deps: ReadApiDeps): ReadApi {
+  const { cfg, log } = deps
+  const identity: ReadIdentity = deps.identity ?? Identity.fromConfig(cfg, log.child({ component: 'identity' }))
+  const pds: RecordSource =
+    deps.pds ??
+    new PdsClient({
+      identity: identity as Identity,
+      log: log.child({ component: 'pds' }),
+      requestTimeoutMs: Math.min(cfg.backfill.requestTimeoutMs, 5_000),
+      concurrency: cfg.backfill.concurrency,
+      perHostConcurrency: cfg.backfill.perHostConcurrency,
+      maxAttempts: 1,
+    })
+  const fetcher = new PdsPostFetcher(pds, deps.indexer, log.child({ component: 'fetch-missing' }))
+  const hydrator = new Hydrator({ db: deps.db.db, fetcher, actorInfo: new ResolvingActorInfo(identity) })
+  const views = new Views(cfg.cdn)
+  const authenticate = createAuthVerifier({
+    serviceDid: cfg.service.did,
+    extraAudiences: cfg.service.extraAudiences,
+    keys: signingKeysFrom(identity),
+    admission: deps.onboarding,
+    log: log.child({ component: 'auth' }),
+  })
+  return { hydrator, views, fetcher, authenticate, identity, pds }
+}
+
+/** Registers every read-API handler on the router. */
+export function registerApi(router: XrpcRouter, deps: ReadApiDeps, api: ReadApi): void {
+  const ctx: ReadContext = {
+    cfg: deps.cfg,
+    db: deps.db.db,
+    router,
+    hydrator: api.hydrator,
+    views: api.views,
+    resolveHandle: (handle) => api.identity.resolveHandle(handle),
+    getRemoteRecord: (uri) => api.pds.getRecord(uri),
+  }
+  for (const register of HANDLERS) register(ctx)
+}

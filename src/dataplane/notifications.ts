@@ -1,0 +1,173 @@
+// Notification reads for a local user, from the `notification` table the indexer fills.
+// Everything the recipient must not see is filtered here, in SQL, so pages stay full and the
+// unread count agrees with the list: their own actions, accounts they mute or block (either
+// direction), threads they muted, and reasons their notification preferences turn off
+// (list:false) or restrict to accounts they follow (include:'follows').
+import { InvalidRequestError } from '@atproto/xrpc-server'
+import { sql, type RawBuilder } from 'kysely'
+import type { Db } from '../db/database.js'
+
+export const NOTIFICATION_REASONS = ['like', 'repost', 'follow', 'mention', 'reply', 'quote'] as const
+
+export interface NotificationRow {
+  id: string
+  authorDid: string
+  reason: string
+  reasonSubject: string | null
+  recordUri: string
+  recordCid: string
+  /** ISO with µs */
+  sortKey: string
+  indexedAt: Date
+}
+
+export interface NotificationFilter {
+  /** only these reasons (listNotifications `reasons`) */
+  reasons?: string[]
+  /** preferences: reason → 'off' (list:false) or 'follows' (include:'follows') */
+  perReason?: Record<string, 'off' | 'follows'>
+}
+
+interface Cursor {
+  sortAt: string
+  id: string
+}
+
+const SORT_AT_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/
+
+export function encodeNotificationCursor(row: NotificationRow): string {
+  return Buffer.from(`${row.sortKey}::${row.id}`, 'utf8').toString('base64url')
+}
+
+function decodeNotificationCursor(cursor: string | undefined): Cursor | undefined {
+  if (!cursor) return undefined
+  const bad = () => new InvalidRequestError('cursor is malformed (pass back the cursor of the previous page)')
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw bad()
+  const [sortAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('::')
+  if (!sortAt || !id || !SORT_AT_RE.test(sortAt) || !/^\d{1,19}$/.test(id)) throw bad()
+  return { sortAt, id }
+}
+
+/** The filters shared by the list and the unread count (n = notification). */
+function visibleTo(recipient: string, filter: NotificationFilter): RawBuilder<unknown> {
+  const reasons = filter.reasons?.length ? filter.reasons : null
+  const off = Object.entries(filter.perReason ?? {})
+    .filter(([, v]) => v === 'off')
+    .map(([k]) => k)
+  const followsOnly = Object.entries(filter.perReason ?? {})
+    .filter(([, v]) => v === 'follows')
+    .map(([k]) => k)
+  return sql`
+    n.recipient_did = ${recipient}
+    and n.author_did <> ${recipient}
+    ${reasons ? sql`and n.reason = any(${reasons}::text[])` : sql``}
+    ${off.length ? sql`and n.reason <> all(${off}::text[])` : sql``}
+    ${
+      followsOnly.length
+        ? sql`and (n.reason <> all(${followsOnly}::text[]) or exists (
+            select 1 from follow f where f.author_did = ${recipient} and f.subject_did = n.author_did))`
+        : sql``
+    }
+    and not exists (select 1 from mute_actor m where m.muter_did = ${recipient} and m.subject_did = n.author_did)
+    and not exists (select 1 from block b where b.author_did = ${recipient} and b.subject_did = n.author_did)
+    and not exists (select 1 from block b where b.author_did = n.author_did and b.subject_did = ${recipient})
+    and not exists (
+      select 1 from mute_thread mt
+      left join post p on p.uri = n.record_uri
+      left join post s on s.uri = n.reason_subject
+      where mt.muter_did = ${recipient}
+        and mt.root_uri in (coalesce(p.reply_root_uri, p.uri), coalesce(s.reply_root_uri, s.uri))
+    )`
+}
+
+/** Newest first, `limit + 1` rows (the caller pages with the extra one). */
+export async function listNotificationRows(
+  db: Db,
+  recipient: string,
+  limit: number,
+  cursor: string | undefined,
+  filter: NotificationFilter,
+): Promise<NotificationRow[]> {
+  const c = decodeNotificationCursor(cursor)
+  const res = await sql<NotificationRow>`
+    select n.id::text as "id", n.author_did as "authorDid", n.reason, n.reason_subject as "reasonSubject",
+      n.record_uri as "recordUri", n.record_cid as "recordCid", n.indexed_at as "indexedAt",
+      to_char(n.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "sortKey"
+    from notification n
+    where ${visibleTo(recipient, filter)}
+    ${c ? sql`and (n.sort_at, n.id) < (${c.sortAt}::timestamptz, ${c.id}::bigint)` : sql``}
+    order by n.sort_at desc, n.id desc
+    limit ${limit + 1}`.execute(db)
+  return res.rows
+}
+
+/** Notifications indexed after `seenAt` (all of them when never seen). */
+export async function countUnread(db: Db, recipient: string, seenAt: Date | undefined, filter: NotificationFilter) {
+  const res = await sql<{ n: string }>`
+    select count(*)::text as n from notification n
+    where ${visibleTo(recipient, filter)}
+    ${seenAt ? sql`and n.indexed_at > ${seenAt}` : sql``}`.execute(db)
+  return Number(res.rows[0]?.n ?? 0)
+}
+
+/** The stored record behind each notification: posts as stored, likes/reposts/follows rebuilt. */
+export async function getNotificationRecords(db: Db, rows: NotificationRow[]): Promise<Map<string, unknown>> {
+  const byTable = (reason: string) =>
+    rows.filter((r) => r.reason === reason).map((r) => r.recordUri)
+  const postUris = rows.filter((r) => r.recordUri.includes('/app.bsky.feed.post/')).map((r) => r.recordUri)
+  const likeUris = byTable('like')
+  const repostUris = byTable('repost')
+  const followUris = byTable('follow')
+  const out = new Map<string, unknown>()
+  await Promise.all([
+    postUris.length &&
+      db
+        .selectFrom('post')
+        .select(['uri', 'record'])
+        .where('uri', 'in', postUris)
+        .execute()
+        .then((rs) => rs.forEach((r) => out.set(r.uri, r.record))),
+    likeUris.length &&
+      db
+        .selectFrom('like')
+        .select(['uri', 'subject_uri', 'subject_cid', 'created_at'])
+        .where('uri', 'in', likeUris)
+        .execute()
+        .then((rs) =>
+          rs.forEach((r) =>
+            out.set(r.uri, {
+              $type: 'app.bsky.feed.like',
+              subject: { uri: r.subject_uri, cid: r.subject_cid },
+              createdAt: r.created_at.toISOString(),
+            }),
+          ),
+        ),
+    repostUris.length &&
+      db
+        .selectFrom('repost')
+        .select(['uri', 'subject_uri', 'subject_cid', 'created_at'])
+        .where('uri', 'in', repostUris)
+        .execute()
+        .then((rs) =>
+          rs.forEach((r) =>
+            out.set(r.uri, {
+              $type: 'app.bsky.feed.repost',
+              subject: { uri: r.subject_uri, cid: r.subject_cid },
+              createdAt: r.created_at.toISOString(),
+            }),
+          ),
+        ),
+    followUris.length &&
+      db
+        .selectFrom('follow')
+        .select(['uri', 'subject_did', 'created_at'])
+        .where('uri', 'in', followUris)
+        .execute()
+        .then((rs) =>
+          rs.forEach((r) =>
+            out.set(r.uri, { $type: 'app.bsky.graph.follow', subject: r.subject_did, createdAt: r.created_at.toISOString() }),
+          ),
+        ),
+  ])
+  return out
+}
