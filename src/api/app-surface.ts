@@ -3,8 +3,27 @@
 // rest of what the official app calls, plus the abuse limits for every XRPC call.
 // One line per NSID; each file is named after its NSID.
 import type { AppContext } from '../app.js'
+import { Feeds } from '../feeds/feeds.js'
+import { GeneratorRecords } from '../feeds/generator-records.js'
+import { appSurfaceViewerState } from '../state/viewer-extension.js'
+import type { SurfaceContext } from './app-surface/context.js'
 import { RateLimiter } from './rate-limit.js'
 import getPreferences from './app/bsky/actor/getPreferences.js'
+import searchActors from './app/bsky/actor/searchActors.js'
+import searchActorsTypeahead from './app/bsky/actor/searchActorsTypeahead.js'
+import getBookmarks from './app/bsky/bookmark/getBookmarks.js'
+import getFeed from './app/bsky/feed/getFeed.js'
+import getFeedGenerator from './app/bsky/feed/getFeedGenerator.js'
+import getFeedGenerators from './app/bsky/feed/getFeedGenerators.js'
+import searchPosts from './app/bsky/feed/searchPosts.js'
+import searchPostsV2 from './app/bsky/feed/searchPostsV2.js'
+import getBlocks from './app/bsky/graph/getBlocks.js'
+import getKnownFollowers from './app/bsky/graph/getKnownFollowers.js'
+import getMutes from './app/bsky/graph/getMutes.js'
+import getRelationships from './app/bsky/graph/getRelationships.js'
+import getUnreadCount from './app/bsky/notification/getUnreadCount.js'
+import listActivitySubscriptions from './app/bsky/notification/listActivitySubscriptions.js'
+import listNotifications from './app/bsky/notification/listNotifications.js'
 import getSuggestions from './app/bsky/actor/getSuggestions.js'
 import putPreferences from './app/bsky/actor/putPreferences.js'
 import ageAssuranceGetState from './app/bsky/ageassurance/getState.js'
@@ -93,6 +112,29 @@ const HANDLERS: Array<(ctx: AppContext) => void> = [
   contactGetSyncStatus,
 ]
 
+// Handlers that read through the hydrator and views (skeleton → hydrate → rules → present).
+const READ_HANDLERS: Array<(ctx: SurfaceContext) => void> = [
+  // notifications
+  listNotifications,
+  getUnreadCount,
+  listActivitySubscriptions,
+  // custom feeds
+  getFeedGenerators,
+  getFeedGenerator,
+  getFeed,
+  // moderation state and the graph
+  getMutes,
+  getBlocks,
+  getRelationships,
+  getKnownFollowers,
+  getBookmarks,
+  // search
+  searchActors,
+  searchActorsTypeahead,
+  searchPosts,
+  searchPostsV2,
+]
+
 export function registerAppSurface(ctx: AppContext): void {
   const limiter = new RateLimiter({
     cfg: ctx.cfg.rateLimit,
@@ -103,4 +145,31 @@ export function registerAppSurface(ctx: AppContext): void {
   })
   ctx.router.addGuard(limiter.guard())
   for (const register of HANDLERS) register(ctx)
+
+  // viewer.muted on profiles, viewer.bookmarked / threadMuted on posts, for every read view
+  ctx.hydrator.extend(appSurfaceViewerState(ctx.db.db))
+  const records = new GeneratorRecords({
+    redis: ctx.redis,
+    fetcher: ctx.pds,
+    log: ctx.log.child({ component: 'feedgen' }),
+    timeoutMs: ctx.cfg.feedGen.timeoutMs,
+    prefix: `feedgen:${ctx.cfg.db.schema}`,
+  })
+  const surface: SurfaceContext = {
+    cfg: ctx.cfg,
+    db: ctx.db.db,
+    router: ctx.router,
+    hydrator: ctx.hydrator,
+    views: ctx.views,
+    resolveHandle: (handle) => ctx.identity.resolveHandle(handle),
+    getRemoteRecord: (uri) => ctx.pds.getRecord(uri),
+    feeds: new Feeds({
+      records,
+      identity: ctx.identity,
+      log: ctx.log.child({ component: 'feedgen' }),
+      metrics: ctx.metrics,
+      timeoutMs: ctx.cfg.feedGen.timeoutMs,
+    }),
+  }
+  for (const register of READ_HANDLERS) register(surface)
 }

@@ -4,18 +4,13 @@ import { InvalidRequestError } from '@atproto/xrpc-server'
 import type { AppContext } from '../../app.js'
 import { getDidsByHandles } from '../../dataplane/actors.js'
 
-interface HandleResolver {
-  resolveHandle(handle: string): Promise<string | undefined>
-}
-
 export async function resolveActorDid(ctx: AppContext, actor: string): Promise<string> {
   if (actor.startsWith('did:')) return actor
   const handle = actor.toLowerCase()
   const known = await getDidsByHandles(ctx.db.db, [handle])
   const did = known.get(handle)
   if (did) return did
-  const identity = (ctx as AppContext & { identity?: HandleResolver }).identity
-  const resolved = identity ? await identity.resolveHandle(handle).catch(() => undefined) : undefined
+  const resolved = await ctx.identity.resolveHandle(handle).catch(() => undefined)
   if (resolved) return resolved
   throw new InvalidRequestError(`Unable to resolve handle: ${actor}`, 'ActorNotFound')
 }

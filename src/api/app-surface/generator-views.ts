@@ -1,0 +1,47 @@
+// generatorViews for a set of generator URIs, in the order asked, leaving out those whose
+// record cannot be had: records (cached, time-bounded) → creators (hydrator) → like counts
+// and the viewer's like (what we hold) → views.
+import { sql } from 'kysely'
+import { generatorView } from '../../feeds/generator-view.js'
+import type { GeneratorRecord } from '../../feeds/generator-records.js'
+import type { SurfaceContext } from './context.js'
+
+export async function generatorViews(
+  ctx: SurfaceContext,
+  uris: string[],
+  viewer: string | null,
+): Promise<{ views: Map<string, Record<string, unknown>>; records: Map<string, GeneratorRecord> }> {
+  const records = await ctx.feeds.records.getMany(uris)
+  const found = [...records.values()]
+  const views = new Map<string, Record<string, unknown>>()
+  if (found.length === 0) return { views, records }
+  const foundUris = found.map((r) => r.uri)
+  const [state, likes, viewerLikes] = await Promise.all([
+    ctx.hydrator.hydrateProfiles(
+      found.map((r) => r.creatorDid),
+      viewer,
+    ),
+    sql<{ uri: string; n: string }>`
+      select subject_uri as uri, count(*)::text as n from "like"
+      where subject_uri = any(${foundUris}::text[]) group by subject_uri`.execute(ctx.db),
+    viewer
+      ? sql<{ subject: string; uri: string }>`
+          select subject_uri as subject, min(uri) as uri from "like"
+          where author_did = ${viewer} and subject_uri = any(${foundUris}::text[]) group by subject_uri`.execute(ctx.db)
+      : Promise.resolve({ rows: [] as { subject: string; uri: string }[] }),
+  ])
+  const likeCount = new Map(likes.rows.map((r) => [r.uri, Number(r.n)]))
+  const liked = new Map(viewerLikes.rows.map((r) => [r.subject, r.uri]))
+  for (const rec of found) {
+    if (ctx.views.isBlocked(state, rec.creatorDid)) continue
+    views.set(
+      rec.uri,
+      generatorView(ctx.views.cdn, rec, {
+        creator: ctx.views.profileView(state, rec.creatorDid),
+        likeCount: likeCount.get(rec.uri) ?? 0,
+        viewerLike: liked.get(rec.uri),
+      }),
+    )
+  }
+  return { views, records }
+}
