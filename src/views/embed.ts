@@ -131,7 +131,7 @@ function quotedRecord(input: ViewInput, uri: string, depth: number): Record<stri
     repostCount: post.repost_count,
     likeCount: post.like_count,
     quoteCount: post.quote_count,
-    indexedAt: iso(post.indexed_at),
+    indexedAt: iso(post.sort_at),
   }
   if (depth < 1 && isObject(post.record)) {
     const inner = embedView(input, post.author_did, post.record.embed, depth + 1)

@@ -22,7 +22,9 @@ export function postView(input: ViewInput, uri: string): Record<string, unknown>
   view.repostCount = post.repost_count
   view.likeCount = post.like_count
   view.quoteCount = post.quote_count
-  view.indexedAt = iso(post.indexed_at)
+  // the time the item sorts at (least(createdAt, first seen)): clients and the PDS's
+  // read-after-write splice order by it
+  view.indexedAt = iso(post.sort_at)
   if (state.viewer) {
     const pv = state.postViewers.value(uri) ?? {}
     const viewer: Record<string, unknown> = {}
