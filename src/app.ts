@@ -21,7 +21,7 @@ import { Onboarding } from './backfill/onboarding.js'
 import { loadLexicons } from './lexicon/lexicons.js'
 import { createLogger, type Logger } from './logger.js'
 import { Metrics } from './metrics.js'
-import { createQueue } from './queue.js'
+import { createQueue, queuePrefix } from './queue.js'
 import { connectRedis, createRedis, type Redis } from './redis.js'
 import { VERSION } from './version.js'
 
@@ -120,7 +120,12 @@ export class App {
       return { ok: true }
     })
 
-    this.backfillQueue = createQueue(BACKFILL_QUEUE, cfg.redis.url, log.child({ component: 'queue' }))
+    this.backfillQueue = createQueue(
+      BACKFILL_QUEUE,
+      cfg.redis.url,
+      log.child({ component: 'queue' }),
+      queuePrefix(cfg.db.schema),
+    )
     // Service-auth needs identity (built below); the router asks through this late binding.
     let authenticate: Authenticator | undefined
     const router = new XrpcRouter({

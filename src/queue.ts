@@ -26,10 +26,19 @@ export function didFromJobId(jobId: string): string {
   return decodeURIComponent(jobId.replace(/^[a-z]+-(?=did%3A)/, ''))
 }
 
-export function createQueue<T>(name: string, redisUrl: string, log: Logger): Queue<T> {
+/**
+ * The Redis key prefix of an instance's queues. A non-public DATABASE_SCHEMA (each test file,
+ * side-by-side instances) gets its own, so instances sharing one Redis never take each
+ * other's jobs (a job refers to rows in its own schema).
+ */
+export function queuePrefix(schema = 'public'): string {
+  return schema === 'public' ? QUEUE_PREFIX : `${QUEUE_PREFIX}-${schema}`
+}
+
+export function createQueue<T>(name: string, redisUrl: string, log: Logger, prefix = QUEUE_PREFIX): Queue<T> {
   const queue = new Queue<T>(name, {
     connection: { url: redisUrl, maxRetriesPerRequest: 2, enableOfflineQueue: false },
-    prefix: QUEUE_PREFIX,
+    prefix,
     defaultJobOptions: DEFAULT_JOB_OPTIONS,
   })
   queue.on('error', (err) => log.warn({ queue: name, err: errorMessage(err) }, 'queue error'))
@@ -41,12 +50,13 @@ export function createWorker<T>(
   redisUrl: string,
   processor: Processor<T>,
   log: Logger,
-  opts: Omit<WorkerOptions, 'connection' | 'prefix'> = {},
+  opts: Omit<WorkerOptions, 'connection' | 'prefix'> & { prefix?: string } = {},
 ): Worker<T> {
+  const { prefix = QUEUE_PREFIX, ...workerOpts } = opts
   const worker = new Worker<T>(name, processor, {
-    ...opts,
+    ...workerOpts,
     connection: { url: redisUrl, maxRetriesPerRequest: null },
-    prefix: QUEUE_PREFIX,
+    prefix,
   })
   worker.on('error', (err) => log.warn({ queue: name, err: errorMessage(err) }, 'worker error'))
   worker.on('failed', (job, err) =>

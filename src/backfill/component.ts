@@ -5,7 +5,8 @@ import { BackfillComponent, type BackfillComponentOptions } from './worker.js'
 
 export function backfillComponent(
   ctx: AppContext,
-  overrides: Partial<Pick<BackfillComponentOptions, 'gapCheckMs' | 'retry'>> = {},
+  /** Tests and benchmarks: a faster gap check, a shorter retry policy, a differently tuned PDS client. */
+  overrides: Partial<Pick<BackfillComponentOptions, 'gapCheckMs' | 'retry' | 'pds'>> = {},
 ): BackfillComponent {
   return new BackfillComponent({
     cfg: ctx.cfg,

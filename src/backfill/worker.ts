@@ -11,7 +11,7 @@ import type { Db } from '../db/database.js'
 import { errorMessage } from '../errors.js'
 import { IdentityError } from '../identity/identity.js'
 import type { Logger } from '../logger.js'
-import { closeWorker, createWorker } from '../queue.js'
+import { closeWorker, createWorker, queuePrefix } from '../queue.js'
 import { backfillRepo, type BackfillRepoDeps } from './backfill-repo.js'
 import type { BackfillJobData, BackfillRetryOptions } from './enqueue.js'
 import { GapRepair, markGapRepair } from './gap-repair.js'
@@ -58,6 +58,7 @@ export class BackfillComponent implements Component {
     const { cfg, log } = this.opts
     this.worker = createWorker<BackfillJobData>(BACKFILL_QUEUE, cfg.redis.url, (job) => this.process(job), log, {
       concurrency: cfg.backfill.concurrency,
+      prefix: queuePrefix(cfg.db.schema),
     })
     this.worker.on('failed', (job, err) => void this.onFailed(job, err))
     this.worker.on('completed', () => this.opts.metrics?.jobsFinished.inc({ outcome: 'complete' }))

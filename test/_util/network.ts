@@ -23,6 +23,7 @@ import { PDS, type ServerEnvironment } from '@atproto/pds'
 import { Firehose, type Event as FirehoseEvent } from '@atproto/sync'
 import * as plc from '@did-plc/server'
 import type { RawEnv } from '../../src/config.js'
+import { FaultProxy } from './fault-proxy.js'
 
 // ---------------------------------------------------------------------------------------
 // Loopback only. The @atproto servers call listen(port) without a host, which binds every
@@ -32,6 +33,11 @@ const LOOPBACK = '127.0.0.1'
 const patched = Symbol.for('appview.test.listenLoopback')
 type ListenFn = (...args: unknown[]) => net.Server
 const proto = net.Server.prototype as unknown as { listen: ListenFn; [patched]?: boolean }
+/**
+ * Ports a server is told to use → the port it really binds. Lets the PDS advertise a
+ * public port (in DID documents) that a FaultProxy owns, while the PDS itself listens behind it.
+ */
+const portRemap = new Map<number, number>()
 if (!proto[patched]) {
   const original = proto.listen
   proto.listen = function listenOnLoopback(this: net.Server, ...args: unknown[]) {
@@ -39,6 +45,8 @@ if (!proto[patched]) {
     if (first === undefined || typeof first === 'function') {
       args.unshift(0, LOOPBACK)
     } else if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {
+      const remapped = portRemap.get(Number(first))
+      if (remapped !== undefined) args[0] = remapped
       if (typeof args[1] !== 'string') args.splice(1, 0, LOOPBACK)
     } else if (typeof first === 'object' && first !== null && !('_handle' in first) && !('fd' in first)) {
       const o = first as net.ListenOptions
@@ -116,6 +124,11 @@ export interface TestNetworkOptions {
   appview?: true | { url: string; did: string }
   /** Extra PDS settings (ServerEnvironment), applied last. */
   pds?: Partial<ServerEnvironment>
+  /**
+   * Put a FaultProxy in front of the PDS: DID documents name the proxy (pdsUrl), while
+   * agents and the bridge talk to the PDS directly (pdsDirectUrl), unaffected by faults.
+   */
+  faultProxy?: boolean
 }
 
 export class TestNetwork {
@@ -124,9 +137,12 @@ export class TestNetwork {
     readonly plcServer: plc.PlcServer,
     readonly plcUrl: string,
     readonly pds: PDS,
+    /** The PDS as DID documents name it (the proxy's URL when there is one). */
     readonly pdsUrl: string,
-    readonly pdsPort: number,
+    /** The PDS itself (no proxy in between). */
+    readonly pdsDirectUrl: string,
     readonly appview: { url: string; did: string; port?: number } | undefined,
+    readonly proxy: FaultProxy | undefined,
   ) {}
 
   private readonly bridges = new Set<FirehoseBridge>()
@@ -150,6 +166,8 @@ export class TestNetwork {
       }
 
       const pdsPort = await getFreePort()
+      const directPort = opts.faultProxy ? await getFreePort() : pdsPort
+      if (opts.faultProxy) portRemap.set(pdsPort, directPort)
       await mkdir(path.join(tmpDir, 'pds'), { recursive: true })
       const rotationKey = await Secp256k1Keypair.create({ exportable: true })
       const recoveryKey = await Secp256k1Keypair.create()
@@ -175,8 +193,22 @@ export class TestNetwork {
         rateLimitsEnabled: false,
         ...opts.pds,
       })
-      await pds.start()
-      return new TestNetwork(tmpDir, plcServer, plcUrl, pds, `http://localhost:${pdsPort}`, pdsPort, appview)
+      try {
+        await pds.start()
+      } finally {
+        portRemap.delete(pdsPort)
+      }
+      const proxy = opts.faultProxy ? await FaultProxy.start(pdsPort, directPort) : undefined
+      return new TestNetwork(
+        tmpDir,
+        plcServer,
+        plcUrl,
+        pds,
+        `http://localhost:${pdsPort}`,
+        `http://localhost:${directPort}`,
+        appview,
+        proxy,
+      )
     } catch (err) {
       await plcServer?.destroy().catch(() => {})
       await rm(tmpDir, { recursive: true, force: true })
@@ -206,7 +238,7 @@ export class TestNetwork {
 
   /** An unauthenticated agent against the PDS. */
   agent(): AtpAgent {
-    return new AtpAgent({ service: this.pdsUrl })
+    return new AtpAgent({ service: this.pdsDirectUrl })
   }
 
   /** Creates `<name>.test` on the PDS (name: lower-case letters/digits) and logs in. */
@@ -237,6 +269,7 @@ export class TestNetwork {
     if (this.closed) return
     this.closed = true
     for (const b of this.bridges) await b.close().catch(() => {})
+    await this.proxy?.close().catch(() => {})
     await this.pds.destroy().catch(() => {})
     await this.plcServer.destroy().catch(() => {})
     await rm(this.tmpDir, { recursive: true, force: true })
@@ -367,7 +400,7 @@ export class FirehoseBridge {
     this.lastSeq = cursor
     this.firehose = new Firehose({
       idResolver: network.idResolver(),
-      service: network.pdsUrl.replace(/^http/, 'ws'),
+      service: network.pdsDirectUrl.replace(/^http/, 'ws'),
       // Trust the local PDS: signature checks would only slow the tests down.
       unauthenticatedCommits: true,
       unauthenticatedHandles: true,
