@@ -1,11 +1,15 @@
-// The ingest role: Jetstream frames → decode → parse → live filter → batches → indexer.
+// The ingest role: Jetstream frames → decode → parse → batches → live filter → indexer.
 //
-//   frame ─ decode/parse ─┬─ skip (counted by reason)      ┐
-//                         ├─ filtered out (counted by kind)├─ advance the seen cursor
-//                         └─ pending item ─────────────────┘
-//   pending ─ batch (≤ batchSize items, ≤ batchMs old) ─ indexer.applyBatch(items, {cursor})
+//   frame ─ decode/parse ─┬─ skip (counted by reason) ── advance the seen cursor
+//                         └─ pending event ───────────── advance the seen cursor
+//   pending ─ form a batch: live filter per event (≤ batchSize kept, ≤ batchMs old)
+//           ─ indexer.applyBatch(kept, {cursor})
 //
-// The cursor committed with a batch is the highest time_us seen when the batch's last item
+// The filter is asked when the batch is formed, not when the frame arrives, and a batch ends
+// right after an event that can change the filter (a local user's follow or unfollow), so an
+// event is judged against everything before it — as if events were applied one by one. (A
+// followee's post arriving in the same instant as the follow is kept, not dropped.)
+// The cursor committed with a batch is the highest time_us seen when the batch's last event
 // arrived (or everything seen, when the batch drains the queue), so every event at or below
 // it has been either indexed or deliberately dropped. Batches are awaited one at a time
 // (never fire-and-forget); a failed transaction is retried with backoff while the socket is
@@ -37,6 +41,7 @@ export interface BatchIndexer {
 /** What the consumer needs of the live filter (ctx.liveFilter). */
 export interface OpFilter {
   wants(op: IndexOp): boolean
+  isLocalUser(did: string): boolean
 }
 
 export interface IngestConsumerDeps {
@@ -60,8 +65,11 @@ interface PendingItem {
   cursorAfter: number
 }
 
-// Pause the socket when this many batches' worth of items wait; resume below one batch.
-const HIGH_WATER_BATCHES = 4
+// Pause the socket when this many batches' worth of events wait; resume below one batch.
+// (Most events are filtered out when the batch is formed, so the queue holds mostly those.)
+const HIGH_WATER_BATCHES = 10
+// Events examined per batch at most (kept or not), so one batch stays bounded in time.
+const SCAN_BATCHES = 20
 const SKIP_LOG_INTERVAL_MS = 10_000
 
 export class IngestConsumer implements Component {
@@ -211,12 +219,8 @@ export class IngestConsumer implements Component {
       this.skip(parsed.reason)
     } else {
       this.metrics.received.inc({ kind: parsed.kind })
-      if (this.deps.filter.wants(parsed.op)) {
-        this.pending.push({ op: parsed.op, timeUs: parsed.timeUs, kind: parsed.kind, cursorAfter: this.seenTimeUs! })
-        if (this.pending.length >= this.deps.cfg.batchSize * HIGH_WATER_BATCHES) this.client.pause()
-      } else {
-        this.metrics.filtered.inc({ kind: parsed.kind })
-      }
+      this.pending.push({ op: parsed.op, timeUs: parsed.timeUs, kind: parsed.kind, cursorAfter: this.seenTimeUs! })
+      if (this.pending.length >= this.deps.cfg.batchSize * HIGH_WATER_BATCHES) this.client.pause()
     }
     this.schedule()
   }
@@ -304,24 +308,59 @@ export class IngestConsumer implements Component {
       this.log.warn({ from: gap.from, to: gap.to }, 'recorded a stream gap for backfill')
       if (this.pendingGap === gap) this.pendingGap = undefined
     }
-    const take = Math.min(this.pending.length, this.deps.cfg.batchSize)
-    const batch = this.pending.slice(0, take)
+    const { kept, dropped, take } = this.formBatch()
     const drains = take === this.pending.length
-    const cursor = drains ? this.seenTimeUs : batch[take - 1].cursorAfter
+    const cursor = drains ? this.seenTimeUs : this.pending[take - 1].cursorAfter
     // Work arriving from here on starts a new batchMs clock.
     if (drains) this.oldestWorkAt = undefined
     if (cursor === undefined) return
-    const items = batch.map((p) => ({ op: p.op, ctx: { source: 'jetstream' as const, timeUs: p.timeUs } }))
+    const items = kept.map((p) => ({ op: p.op, ctx: { source: 'jetstream' as const, timeUs: p.timeUs } }))
     await this.retry('apply batch', async () => {
       const end = this.metrics.batchCommit.startTimer()
       await this.deps.indexer.applyBatch(items, { cursor: { id: JETSTREAM_CURSOR_ID, timeUs: cursor } })
       end()
     })
     this.pending.splice(0, take)
-    this.metrics.batchSize.observe(take)
-    for (const p of batch) this.metrics.indexed.inc({ kind: p.kind })
+    this.metrics.batchSize.observe(kept.length)
+    for (const p of kept) this.metrics.indexed.inc({ kind: p.kind })
+    for (const p of dropped) this.metrics.filtered.inc({ kind: p.kind })
     if (this.committedTimeUs === undefined || cursor > this.committedTimeUs) this.committedTimeUs = cursor
     this.releaseWaiters()
+  }
+
+  /**
+   * The next batch from the head of the queue: up to batchSize kept events, ending after an
+   * event that can change the filter. Within the batch, a delete by an author whose earlier
+   * event in this batch was kept is kept too (the filter learns of such interactors only
+   * after commit, and the delete must reach the indexer).
+   */
+  private formBatch(): { kept: PendingItem[]; dropped: PendingItem[]; take: number } {
+    const kept: PendingItem[] = []
+    const dropped: PendingItem[] = []
+    const keptAuthors = new Set<string>()
+    const scanLimit = Math.min(this.pending.length, this.deps.cfg.batchSize * SCAN_BATCHES)
+    let take = 0
+    while (take < scanLimit && kept.length < this.deps.cfg.batchSize) {
+      const p = this.pending[take++]
+      const op = p.op
+      if (this.deps.filter.wants(op) || (op.kind === 'delete' && keptAuthors.has(op.did))) {
+        kept.push(p)
+        keptAuthors.add(op.did)
+        if (this.changesFilter(op)) break
+      } else {
+        dropped.push(p)
+      }
+    }
+    return { kept, dropped, take }
+  }
+
+  /** A local user's follow or unfollow: the followee's tracking may change on commit. */
+  private changesFilter(op: IndexOp): boolean {
+    return (
+      (op.kind === 'create' || op.kind === 'update' || op.kind === 'delete') &&
+      op.collection === 'app.bsky.graph.follow' &&
+      this.deps.filter.isLocalUser(op.did)
+    )
   }
 
   /** Retry a database step with backoff until it succeeds (or, when stopping, fail once). */

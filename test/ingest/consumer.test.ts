@@ -161,6 +161,15 @@ describe('ingest consumer', () => {
     expect(a.get(local)).toMatchObject({ follows_count: 1 })
   })
 
+  it("keeps a followee's post that arrives in the same burst as the local user's follow", async () => {
+    const local = newDid()
+    const author = newDid()
+    await t.ctx.indexer.trackLocalUser(local, 'operator')
+    const [, post] = await pushAndCommit(followEvent(local, author), postEvent(author, { text: 'right after the follow' }))
+    const rows = await t.db.selectFrom('post').select('uri').where('author_did', '=', author).execute()
+    expect(rows).toEqual([{ uri: postUri(author, post.commit!.rkey) }])
+  })
+
   it('does not let a future-dated post sort above the present', async () => {
     const local = newDid()
     await t.ctx.indexer.trackLocalUser(local, 'operator')
