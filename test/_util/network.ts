@@ -21,6 +21,7 @@ import { IdResolver } from '@atproto/identity'
 import { lexToJson } from '@atproto/lex'
 import { PDS, type ServerEnvironment } from '@atproto/pds'
 import { Firehose, type Event as FirehoseEvent } from '@atproto/sync'
+import { Client as PlcClient } from '@did-plc/lib'
 import * as plc from '@did-plc/server'
 import type { RawEnv } from '../../src/config.js'
 import { FaultProxy } from './fault-proxy.js'
@@ -249,6 +250,23 @@ export class TestNetwork {
     const agent = this.agent()
     const res = await agent.createAccount({ handle, email, password })
     return { did: res.data.did, handle, email, password, agent }
+  }
+
+  /**
+   * Registers a did:plc in the directory with any PDS endpoint and handle claim (no account
+   * behind it): for identity tests (unverifiable handles, PDS endpoints the SSRF guard refuses).
+   */
+  async createDid(opts: { pds: string; handle: string }): Promise<string> {
+    const signer = await Secp256k1Keypair.create()
+    const client = new PlcClient(this.plcUrl)
+    return client.createDid({
+      signingKey: signer.did(),
+      handle: opts.handle,
+      pds: opts.pds,
+      rotationKeys: [signer.did()],
+      // @did-plc/lib pins an older @atproto/crypto; its Keypair shape is the same.
+      signer: signer as never,
+    })
   }
 
   /** Reads the PDS's firehose from now on (and anything sequenced after `cursor`). */

@@ -1,0 +1,159 @@
+// Identity against a real PLC directory + PDS: DID → PDS/key/handle (verified both ways),
+// handle → DID, and the SSRF guard refusing PDS endpoints and did:web hosts on loopback,
+// private, link-local and metadata addresses while DEV_LOCAL_NETWORK is off.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PdsClient, PdsError } from '../../src/backfill/pds-client.js'
+import { Identity, IdentityError, INVALID_HANDLE } from '../../src/identity/identity.js'
+import { createGuardedFetch, forbiddenAddressReason, SsrfError } from '../../src/identity/ssrf.js'
+import { createLogger } from '../../src/logger.js'
+import { testConfig } from '../_util/config.js'
+import { TestNetwork, type TestAccount } from '../_util/network.js'
+
+const log = createLogger(testConfig())
+
+describe('SSRF address classification', () => {
+  it.each([
+    ['127.0.0.1', /loopback/],
+    ['127.8.9.10', /loopback/],
+    ['::1', /loopback/],
+    ['::ffff:127.0.0.1', /loopback/],
+    ['10.0.0.1', /private/],
+    ['172.16.5.4', /private/],
+    ['192.168.1.1', /private/],
+    ['::ffff:10.0.0.1', /private/],
+    ['169.254.169.254', /metadata/],
+    ['169.254.10.10', /linkLocal/],
+    ['fe80::1', /linkLocal/],
+    ['fd00:ec2::254', /uniqueLocal/],
+    ['fc00::1', /uniqueLocal/],
+    ['100.64.0.1', /carrierGradeNat/],
+    ['0.0.0.0', /unspecified/],
+    ['224.0.0.1', /multicast/],
+  ])('refuses %s', (ip, reason) => {
+    expect(forbiddenAddressReason(ip)).toMatch(reason)
+  })
+
+  it.each(['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111'])('allows public %s', (ip) => {
+    expect(forbiddenAddressReason(ip)).toBeUndefined()
+  })
+
+  it('refuses plain http and loopback names before connecting', async () => {
+    const fetch = createGuardedFetch({ allowLocal: false })
+    await expect(fetch('http://example.com/')).rejects.toThrow(/only https/)
+    await expect(fetch('https://localhost/')).rejects.toThrow(/loopback/)
+    await expect(fetch('https://[::1]/')).rejects.toThrow(/loopback/)
+    await expect(fetch('https://169.254.169.254/latest/meta-data/')).rejects.toThrow(/metadata/)
+  })
+
+  it('refuses a name that resolves to loopback at connect time (the DNS answer is checked)', async () => {
+    // /etc/hosts maps "vm" to 127.0.0.1 on this machine; any such name is treated alike.
+    const fetch = createGuardedFetch({ allowLocal: false })
+    const err = await fetch('https://vm/').catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(SsrfError)
+    expect((err as Error).message).toMatch(/vm: 127\.0\.0\.1 is a loopback address/)
+  })
+})
+
+describe('identity on a test network', () => {
+  let net: TestNetwork
+  let alice: TestAccount
+  let dev: Identity
+  let strict: Identity
+
+  beforeAll(async () => {
+    net = await TestNetwork.start()
+    alice = await net.createAccount('ualice')
+    dev = new Identity({ plcUrl: net.plcUrl, devLocalNetwork: true, log })
+    strict = new Identity({ plcUrl: net.plcUrl, devLocalNetwork: false, log })
+  })
+  afterAll(async () => {
+    await net?.close()
+  })
+
+  it('resolves a DID to its PDS, signing key and handle, verified through the PDS', async () => {
+    const id = await dev.resolveDid(alice.did)
+    expect(id).toEqual({
+      did: alice.did,
+      pdsUrl: net.pdsUrl,
+      signingKey: expect.stringMatching(/^did:key:z/),
+      handle: 'ualice.test',
+    })
+    expect(await dev.resolveAtprotoKey(alice.did)).toBe(id.signingKey)
+  })
+
+  it('resolves a handle to its DID both ways', async () => {
+    await dev.resolveDid(alice.did) // learns the PDS
+    expect(await dev.resolveHandle('ualice.test')).toBe(alice.did)
+    expect(await dev.resolveHandle('@UAlice.test')).toBe(alice.did)
+    expect(await dev.resolveHandle('nobody-here.test')).toBeUndefined()
+    expect(await dev.resolveHandle('not a handle')).toBeUndefined()
+  })
+
+  it('shows handle.invalid when the DID document claims a handle that does not point back', async () => {
+    const impostor = await net.createDid({ pds: net.pdsUrl, handle: 'ualice.test' })
+    const id = await dev.resolveDid(impostor)
+    expect(id.handle).toBe(INVALID_HANDLE)
+    // … and the handle still resolves to its real owner only.
+    expect(await dev.resolveHandle('ualice.test')).toBe(alice.did)
+  })
+
+  it('reports an unknown DID as a permanent failure', async () => {
+    const err = await dev.resolveDid('did:plc:aaaaaaaaaaaaaaaaaaaaaaaa').catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(IdentityError)
+    expect((err as IdentityError).permanent).toBe(true)
+    expect((err as Error).message).toMatch(/not found/i)
+  })
+
+  it.each([
+    ['https://127.0.0.1', /loopback/],
+    ['https://169.254.169.254', /metadata/],
+    ['https://[::1]', /loopback/],
+    ['https://10.0.0.1', /private/],
+    ['https://[::ffff:10.0.0.1]', /private/],
+    ['http://pds.example.com', /only https/],
+  ])('refuses a DID document whose PDS is %s while the development switch is off', async (pds, reason) => {
+    const did = await net.createDid({ pds, handle: 'someone.test' })
+    const err = await strict.resolveDid(did).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(IdentityError)
+    expect((err as IdentityError).permanent).toBe(true)
+    expect((err as Error).message).toMatch(reason)
+    // With the switch on (local test networks) the same document is usable.
+    expect((await dev.resolveDid(did)).pdsUrl).toBe(new URL(pds).origin)
+  })
+
+  it('refuses a PDS whose name resolves to a loopback address, at connect time', async () => {
+    const did = await net.createDid({ pds: 'https://vm', handle: 'someone.test' })
+    expect((await strict.resolveDid(did)).pdsUrl).toBe('https://vm')
+    const pds = new PdsClient({
+      identity: strict,
+      log,
+      requestTimeoutMs: 2_000,
+      concurrency: 2,
+      perHostConcurrency: 1,
+      baseDelayMs: 10,
+    })
+    const err = await pds.listRecords(did, 'app.bsky.feed.post').catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(PdsError)
+    expect(err).toMatchObject({ reason: 'ssrf', permanent: true })
+    expect((err as Error).message).toMatch(/127\.0\.0\.1 is a loopback address/)
+  })
+
+  it('refuses did:web hosts on loopback and private addresses', async () => {
+    for (const did of ['did:web:127.0.0.1', 'did:web:10.0.0.1', 'did:web:vm']) {
+      const err = await strict.resolveDid(did).catch((e: unknown) => e)
+      expect(err, did).toBeInstanceOf(IdentityError)
+      expect((err as IdentityError).permanent, did).toBe(true)
+      expect((err as Error).message, did).toMatch(/loopback|private|refus/)
+    }
+  })
+
+  it('fetches records from the PDS named by the DID document', async () => {
+    await alice.agent.post({ text: 'hello identity' })
+    const pds = new PdsClient({ identity: dev, log, requestTimeoutMs: 5_000, concurrency: 2, perHostConcurrency: 1 })
+    const page = await pds.listRecords(alice.did, 'app.bsky.feed.post')
+    expect(page.records.map((r) => (r.value as { text: string }).text)).toEqual(['hello identity'])
+    const one = await pds.getRecord(page.records[0]!.uri)
+    expect(one?.cid).toBe(page.records[0]!.cid)
+    expect(await pds.getRecord(`at://${alice.did}/app.bsky.feed.post/3zzzzzzzzzzzz`)).toBeNull()
+  })
+})
