@@ -54,7 +54,14 @@ export class Database {
   }
 
   async migrate(): Promise<string[]> {
-    const { error, results } = await createMigrator(this.db, this.cfg.schema).migrateToLatest()
+    let { error, results } = await createMigrator(this.db, this.cfg.schema).migrateToLatest()
+    // Kysely's migrator introspects the tables of *every* schema (pg_get_serial_sequence,
+    // has_schema_privilege); a schema dropped meanwhile by another process (parallel test
+    // files) makes that fail with "schema … does not exist" (3F000/42P01). Nothing was
+    // applied then, so trying again is safe.
+    for (let attempt = 1; error && isConcurrentCatalogChange(error) && attempt < 5; attempt++) {
+      ;({ error, results } = await createMigrator(this.db, this.cfg.schema).migrateToLatest())
+    }
     if (error) throw new Error(`migration failed: ${errorMessage(error)}`)
     const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
     if (applied.length) this.log.info({ applied }, 'migrations applied')
@@ -126,4 +133,10 @@ function unreachable(url: string, err: unknown): StartupError {
       ? 'Start Postgres (e.g. `pg_ctlcluster 15 main start` or `docker compose up -d postgres`) or set DATABASE_URL.'
       : 'Check DATABASE_URL and the server.'
   return new StartupError(`Postgres is not reachable at ${redactUrl(url)} (${reason}). ${hint}`)
+}
+
+/** An error caused by another session dropping a schema or table while we read the catalog. */
+function isConcurrentCatalogChange(err: unknown): boolean {
+  const code = (err as { code?: string }).code
+  return code === '3F000' || code === '42P01' || (code === 'XX000' && /cache lookup failed/.test(errorMessage(err)))
 }
