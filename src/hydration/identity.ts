@@ -17,7 +17,8 @@ export interface ActorInfoSource {
 const INVALID_HANDLE = 'handle.invalid'
 
 export class ResolvingActorInfo implements ActorInfoSource {
-  private readonly cache = new Map<string, { handle: string; expires: number }>()
+  /** handle: verified handle or handle.invalid; null = the DID did not resolve at all */
+  private readonly cache = new Map<string, { handle: string | null; expires: number }>()
   private readonly inflight = new Map<string, Promise<void>>()
 
   constructor(
@@ -39,8 +40,12 @@ export class ResolvingActorInfo implements ActorInfoSource {
     }
     const out = new Map<string, ActorRow>()
     for (const did of dids) {
-      const handle = this.cache.get(did)?.handle
-      if (!handle || handle === INVALID_HANDLE) {
+      const entry = this.cache.get(did)
+      // Unresolved (budget ran out) or unresolvable: a stored row stays as it is, and an
+      // account we know nothing about stays unknown (not shown).
+      if (!entry || entry.handle === null) continue
+      const handle = entry.handle
+      if (handle === INVALID_HANDLE) {
         if (!known.value(did)) out.set(did, placeholderRow(did, null))
         continue
       }
@@ -56,19 +61,19 @@ export class ResolvingActorInfo implements ActorInfoSource {
       p = this.resolver
         .resolveDid(did)
         .then((doc) => this.remember(did, doc.handle))
-        .catch(() => this.remember(did, INVALID_HANDLE, 5 * 60_000))
+        .catch(() => this.remember(did, null, 5 * 60_000))
         .finally(() => this.inflight.delete(did))
       this.inflight.set(did, p)
     }
     return p
   }
 
-  private remember(did: string, handle: string, ttl = this.opts.ttlMs ?? 3_600_000) {
+  private remember(did: string, handle: string | null, ttl = this.opts.ttlMs ?? 3_600_000) {
     if (this.cache.size >= (this.opts.maxCached ?? 50_000)) {
       const oldest = this.cache.keys().next().value
       if (oldest !== undefined) this.cache.delete(oldest)
     }
-    this.cache.set(did, { handle: handle.toLowerCase(), expires: Date.now() + ttl })
+    this.cache.set(did, { handle: handle?.toLowerCase() ?? null, expires: Date.now() + ttl })
   }
 }
 

@@ -20,7 +20,18 @@ export default function register(ctx: ReadContext) {
   })
 }
 
+const FILTERS: AuthorFeedFilter[] = [
+  'posts_with_replies',
+  'posts_no_replies',
+  'posts_with_media',
+  'posts_and_author_threads',
+  'posts_with_video',
+]
+
 async function skeleton({ ctx, params, viewer }: In): Promise<Skeleton> {
+  if (!FILTERS.includes(params.filter)) {
+    throw new InvalidRequestError(`filter must be one of ${FILTERS.join(', ')}; got "${params.filter}"`)
+  }
   const did = await requireActorDid(ctx, params.actor)
   const cursor = decodeCursor(params.cursor)
   const [[actor], rel, rows] = await Promise.all([
