@@ -148,8 +148,12 @@ export async function backfillRepo(
         deps.metrics?.recordsIndexed.inc({ collection }, res.indexed)
         if (res.skipped) deps.metrics?.recordsMalformed.inc({ collection }, res.skipped)
       }
-      // Newest first: a page with nothing newer than the horizon means the rest is older too.
-      const pastHorizon = horizon !== null && page.records.length > 0 && newerThanHorizon === 0
+      // Newest first (by rkey, i.e. creation order): once a page ends in a record older than
+      // the horizon, every later page is older too. Back-dated records inside a page are
+      // skipped individually above.
+      const lastCreated = page.records.length > 0 ? createdAtOf(page.records[page.records.length - 1]!.value) : undefined
+      const pastHorizon =
+        horizon !== null && page.records.length > 0 && (newerThanHorizon === 0 || (lastCreated !== undefined && lastCreated < horizon))
       if (pastHorizon) progress.horizonReached = true
       state.cursor = page.cursor
       state.done = pastHorizon || !page.cursor || page.records.length === 0
