@@ -12,12 +12,20 @@ import getPreferences from './app/bsky/actor/getPreferences.js'
 import searchActors from './app/bsky/actor/searchActors.js'
 import searchActorsTypeahead from './app/bsky/actor/searchActorsTypeahead.js'
 import getBookmarks from './app/bsky/bookmark/getBookmarks.js'
+import getActorFeeds from './app/bsky/feed/getActorFeeds.js'
 import getFeed from './app/bsky/feed/getFeed.js'
 import getFeedGenerator from './app/bsky/feed/getFeedGenerator.js'
 import getFeedGenerators from './app/bsky/feed/getFeedGenerators.js'
 import searchPosts from './app/bsky/feed/searchPosts.js'
 import searchPostsV2 from './app/bsky/feed/searchPostsV2.js'
+import getActorStarterPacks from './app/bsky/graph/getActorStarterPacks.js'
 import getBlocks from './app/bsky/graph/getBlocks.js'
+import getList from './app/bsky/graph/getList.js'
+import getListBlocks from './app/bsky/graph/getListBlocks.js'
+import getListMutes from './app/bsky/graph/getListMutes.js'
+import getLists from './app/bsky/graph/getLists.js'
+import getListsWithMembership from './app/bsky/graph/getListsWithMembership.js'
+import getStarterPacks from './app/bsky/graph/getStarterPacks.js'
 import getKnownFollowers from './app/bsky/graph/getKnownFollowers.js'
 import getMutes from './app/bsky/graph/getMutes.js'
 import getRelationships from './app/bsky/graph/getRelationships.js'
@@ -122,6 +130,15 @@ const READ_HANDLERS: Array<(ctx: SurfaceContext) => void> = [
   getFeedGenerators,
   getFeedGenerator,
   getFeed,
+  // records we read from repos: lists, feeds and starter packs of an account
+  getActorFeeds,
+  getLists,
+  getList,
+  getListsWithMembership,
+  getListMutes,
+  getListBlocks,
+  getActorStarterPacks,
+  getStarterPacks,
   // moderation state and the graph
   getMutes,
   getBlocks,
@@ -163,6 +180,8 @@ export function registerAppSurface(ctx: AppContext): void {
     views: ctx.views,
     resolveHandle: (handle) => ctx.identity.resolveHandle(handle),
     getRemoteRecord: (uri) => ctx.pds.getRecord(uri),
+    pds: ctx.pds,
+    log: ctx.log.child({ component: 'app-surface' }),
     feeds: new Feeds({
       records,
       identity: ctx.identity,

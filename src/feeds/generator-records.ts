@@ -72,13 +72,11 @@ export class GeneratorRecords {
           timer = setTimeout(() => reject(new Error(`no answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs)
         }),
       ])
-      const value = rec?.value as Record<string, unknown> | undefined
-      const serviceDid = value?.did
-      if (!rec || !value || value.$type !== 'app.bsky.feed.generator' || typeof serviceDid !== 'string' || !serviceDid.startsWith('did:') || typeof value.displayName !== 'string') {
+      const out = rec ? toGeneratorRecord({ uri, cid: rec.cid, value: rec.value }) : null
+      if (!out || out.creatorDid !== creatorDid) {
         await this.opts.redis.set(key, 'missing', 'EX', MISSING_TTL_S).catch(() => {})
         return null
       }
-      const out: GeneratorRecord = { uri, cid: rec.cid, value, serviceDid, creatorDid }
       await this.opts.redis.set(key, JSON.stringify(out), 'EX', FOUND_TTL_S).catch(() => {})
       return out
     } catch (err) {
@@ -89,6 +87,16 @@ export class GeneratorRecords {
       clearTimeout(timer)
     }
   }
+}
+
+/** A well-formed generator record (names its service DID and a display name), else null. */
+export function toGeneratorRecord(r: { uri: string; cid: string; value: unknown }): GeneratorRecord | null {
+  const parsed = parseGeneratorUri(r.uri)
+  const value = r.value as Record<string, unknown> | undefined
+  const serviceDid = value?.did
+  if (!parsed || !value || typeof value !== 'object' || value.$type !== 'app.bsky.feed.generator') return null
+  if (typeof serviceDid !== 'string' || !serviceDid.startsWith('did:') || typeof value.displayName !== 'string') return null
+  return { uri: r.uri, cid: r.cid, value, serviceDid, creatorDid: parsed.did }
 }
 
 export function parseGeneratorUri(uri: string): { did: string; rkey: string } | undefined {

@@ -3,15 +3,17 @@
 // and the viewer's like (what we hold) → views.
 import { sql } from 'kysely'
 import { generatorView } from '../../feeds/generator-view.js'
-import type { GeneratorRecord } from '../../feeds/generator-records.js'
+import { toGeneratorRecord, type GeneratorRecord } from '../../feeds/generator-records.js'
 import type { SurfaceContext } from './context.js'
 
 export async function generatorViews(
   ctx: SurfaceContext,
   uris: string[],
   viewer: string | null,
+  /** records already read (getActorFeeds lists them from the repo) instead of fetching */
+  known?: Array<{ uri: string; cid: string; value: Record<string, unknown> }>,
 ): Promise<{ views: Map<string, Record<string, unknown>>; records: Map<string, GeneratorRecord> }> {
-  const records = await ctx.feeds.records.getMany(uris)
+  const records = known ? fromKnown(known) : await ctx.feeds.records.getMany(uris)
   const found = [...records.values()]
   const views = new Map<string, Record<string, unknown>>()
   if (found.length === 0) return { views, records }
@@ -44,4 +46,13 @@ export async function generatorViews(
     )
   }
   return { views, records }
+}
+
+function fromKnown(known: Array<{ uri: string; cid: string; value: Record<string, unknown> }>) {
+  const out = new Map<string, GeneratorRecord>()
+  for (const r of known) {
+    const rec = toGeneratorRecord(r)
+    if (rec) out.set(rec.uri, rec)
+  }
+  return out
 }
