@@ -10,6 +10,7 @@
 //                       retried or restarted job continues where it stopped
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
+import { INVALID_HANDLE } from '../identity/identity.js'
 import type { Logger } from '../logger.js'
 import type { IndexOp, OpContext, RecordWriteOp } from '../ingest/ops.js'
 import type { ListRecordsPage, RepoRecord } from './pds-client.js'
@@ -42,6 +43,8 @@ export interface BackfillRepoDeps {
   liveFilter: BackfillLiveFilter
   log: Logger
   metrics?: BackfillMetrics
+  /** When given, the DID's verified handle is indexed too (an identity op through the indexer). */
+  identity?: { resolveDid(did: string): Promise<{ handle: string }> }
   /** BACKFILL_DAYS: 0 = everything. */
   days: number
 }
@@ -174,6 +177,13 @@ export async function backfillRepo(
       } else progress.malformed++
     }
     progress.collections[PROFILE_COLLECTION] = { done: true }
+  }
+  if (deps.identity) {
+    // The handle shown in views: verified both ways, else handle.invalid (stored as unknown).
+    const { handle } = await deps.identity.resolveDid(did)
+    await deps.indexer.applyBatch([
+      { op: { kind: 'identity', did, ...(handle !== INVALID_HANDLE ? { handle } : {}) }, ctx: { source: 'backfill' } },
+    ])
   }
 
   const reachedHorizon = progress.horizonReached ? horizon : progress.oldest ? new Date(progress.oldest) : horizon

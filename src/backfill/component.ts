@@ -17,6 +17,7 @@ export function backfillComponent(
     pds: ctx.pds,
     indexer: ctx.indexer,
     liveFilter: ctx.liveFilter,
+    identity: ctx.identity,
     ...overrides,
   })
 }

@@ -31,15 +31,24 @@ export const BACKFILL_PRIORITY: Record<BackfillReason, number> = {
 
 /**
  * Enqueue a backfill of one DID. The job id is derived from the DID (encoded: BullMQ ids
- * cannot contain ':'), so a second request while one is queued or running is a no-op.
+ * cannot contain ':'), so a second request while one is queued or running is a no-op; a
+ * request after the previous job finished runs again.
  */
 export async function enqueueBackfill(
   queue: Queue,
   data: BackfillJobData,
   retry: BackfillRetryOptions = {},
 ): Promise<void> {
+  const jobId = backfillJobId(data)
+  // A custom job id deduplicates only while the earlier job exists, and finished jobs are
+  // kept for inspection: a finished one must not swallow a new request (re-follow, operator).
+  const previous = await queue.getJob(jobId)
+  if (previous) {
+    const state = await previous.getState()
+    if (state === 'completed' || state === 'failed') await previous.remove().catch(() => {})
+  }
   await queue.add('backfill', data, {
-    jobId: backfillJobId(data),
+    jobId,
     priority: BACKFILL_PRIORITY[data.reason],
     attempts: retry.attempts ?? 5,
     backoff: { type: 'exponential', delay: retry.backoffMs ?? 2_000, jitter: 0.5 },

@@ -28,6 +28,7 @@ export interface BackfillComponentOptions {
   pds: BackfillRepoDeps['pds']
   indexer: OnboardUserDeps['indexer']
   liveFilter: BackfillRepoDeps['liveFilter']
+  identity?: BackfillRepoDeps['identity']
   /** How often open ingest gaps are checked (ms). */
   gapCheckMs?: number
   retry?: BackfillRetryOptions
@@ -123,6 +124,7 @@ export class BackfillComponent implements Component {
       pds: this.opts.pds,
       indexer: this.opts.indexer,
       liveFilter: this.opts.liveFilter,
+      identity: this.opts.identity,
       log: this.opts.log,
       metrics: this.opts.metrics,
       days: this.opts.cfg.backfill.days,

@@ -124,7 +124,7 @@ export class FaultProxy {
     const upstream = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer } | Error>(
       (resolve) => {
         const out = http.request(
-          { host: '127.0.0.1', port: this.targetPort, method: req.method, path, headers: { ...req.headers, host: `localhost:${this.targetPort}` } },
+          { host: '127.0.0.1', port: this.targetPort, method: req.method, path, headers: req.headers },
           async (up) => resolve({ status: up.statusCode ?? 502, headers: up.headers, body: await readAll(up) }),
         )
         out.on('error', (err) => resolve(err))
