@@ -16,6 +16,7 @@ import getActorFeeds from './app/bsky/feed/getActorFeeds.js'
 import getFeed from './app/bsky/feed/getFeed.js'
 import getFeedGenerator from './app/bsky/feed/getFeedGenerator.js'
 import getFeedGenerators from './app/bsky/feed/getFeedGenerators.js'
+import getListFeed from './app/bsky/feed/getListFeed.js'
 import searchPosts from './app/bsky/feed/searchPosts.js'
 import searchPostsV2 from './app/bsky/feed/searchPostsV2.js'
 import getActorStarterPacks from './app/bsky/graph/getActorStarterPacks.js'
@@ -25,6 +26,7 @@ import getListBlocks from './app/bsky/graph/getListBlocks.js'
 import getListMutes from './app/bsky/graph/getListMutes.js'
 import getLists from './app/bsky/graph/getLists.js'
 import getListsWithMembership from './app/bsky/graph/getListsWithMembership.js'
+import getStarterPack from './app/bsky/graph/getStarterPack.js'
 import getStarterPacks from './app/bsky/graph/getStarterPacks.js'
 import getKnownFollowers from './app/bsky/graph/getKnownFollowers.js'
 import getMutes from './app/bsky/graph/getMutes.js'
@@ -57,6 +59,19 @@ import notifPutPreferencesV2 from './app/bsky/notification/putPreferencesV2.js'
 import registerPush from './app/bsky/notification/registerPush.js'
 import unregisterPush from './app/bsky/notification/unregisterPush.js'
 import updateSeen from './app/bsky/notification/updateSeen.js'
+import ageAssuranceBegin from './app/bsky/ageassurance/begin.js'
+import ageAssuranceGetConfig from './app/bsky/ageassurance/getConfig.js'
+import contactDismissMatch from './app/bsky/contact/dismissMatch.js'
+import contactImportContacts from './app/bsky/contact/importContacts.js'
+import contactRemoveData from './app/bsky/contact/removeData.js'
+import contactSendNotification from './app/bsky/contact/sendNotification.js'
+import contactStartPhoneVerification from './app/bsky/contact/startPhoneVerification.js'
+import contactVerifyPhone from './app/bsky/contact/verifyPhone.js'
+import createDraft from './app/bsky/draft/createDraft.js'
+import deleteDraft from './app/bsky/draft/deleteDraft.js'
+import getDrafts from './app/bsky/draft/getDrafts.js'
+import updateDraft from './app/bsky/draft/updateDraft.js'
+import searchStarterPacksV2 from './app/bsky/graph/searchStarterPacksV2.js'
 import getAgeAssuranceState from './app/bsky/unspecced/getAgeAssuranceState.js'
 import unspeccedGetConfig from './app/bsky/unspecced/getConfig.js'
 import getOnboardingSuggestedStarterPacks from './app/bsky/unspecced/getOnboardingSuggestedStarterPacks.js'
@@ -83,6 +98,10 @@ const HANDLERS: Array<(ctx: AppContext) => void> = [
   unmuteThread,
   createBookmark,
   deleteBookmark,
+  createDraft,
+  updateDraft,
+  deleteDraft,
+  getDrafts,
   getPreferences,
   putPreferences,
   // notifications
@@ -116,8 +135,18 @@ const HANDLERS: Array<(ctx: AppContext) => void> = [
   getTaggedSuggestions,
   searchStarterPacks,
   getStarterPacksWithMembership,
+  searchStarterPacksV2,
   contactGetMatches,
   contactGetSyncStatus,
+  contactRemoveData,
+  contactDismissMatch,
+  ageAssuranceGetConfig,
+  // refused with a clear 400: services only Bluesky runs (phone verification, KWS)
+  contactStartPhoneVerification,
+  contactVerifyPhone,
+  contactImportContacts,
+  contactSendNotification,
+  ageAssuranceBegin,
 ]
 
 // Handlers that read through the hydrator and views (skeleton → hydrate → rules → present).
@@ -134,10 +163,12 @@ const READ_HANDLERS: Array<(ctx: SurfaceContext) => void> = [
   getActorFeeds,
   getLists,
   getList,
+  getListFeed,
   getListsWithMembership,
   getListMutes,
   getListBlocks,
   getActorStarterPacks,
+  getStarterPack,
   getStarterPacks,
   // moderation state and the graph
   getMutes,

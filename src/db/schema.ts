@@ -193,6 +193,15 @@ export interface GapRepairTable {
   updated_at: DefaultTimestamp
 }
 
+// Post drafts (0051_drafts.sql), written only by src/state/drafts.ts.
+export interface DraftTable {
+  owner_did: string
+  id: string
+  draft: Json
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
 export interface DatabaseSchema {
   actor: ActorTable
   post: PostTable
@@ -213,5 +222,6 @@ export interface DatabaseSchema {
   mute_thread: MuteThreadTable
   bookmark: BookmarkTable
   activity_subscription: ActivitySubscriptionTable
+  draft: DraftTable
   gap_repair: GapRepairTable
 }

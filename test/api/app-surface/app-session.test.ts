@@ -315,6 +315,34 @@ describe('the app, screen by screen, through a real PDS', () => {
     expect((await call(alice, 'app.bsky.graph.getListMutes')).lists).toEqual([])
     await call(alice, 'app.bsky.graph.getListsWithMembership', { actor: bob.did, limit: 50 })
 
+    // A pinned list feed: the members' posts this instance stores (all of bob's, he is
+    // tracked; carol's only where they touch alice), newest first, nobody else's.
+    await bob.agent.app.bsky.graph.listitem.create(
+      { repo: bob.did },
+      { subject: bob.did, list: list.uri, createdAt: new Date().toISOString() },
+    )
+    const listFeed = await call(alice, 'app.bsky.feed.getListFeed', { list: list.uri, limit: 100 })
+    const stored = await t.db
+      .selectFrom('post')
+      .select('uri')
+      .where('author_did', 'in', [bob.did, carol.did])
+      .orderBy('sort_at', 'desc')
+      .orderBy('uri', 'desc')
+      .execute()
+    expect(listFeed.feed.map((i: any) => i.post.uri)).toEqual(stored.map((r) => r.uri))
+
+    // A starter pack made of that list.
+    const pack = await bob.agent.com.atproto.repo.createRecord({
+      repo: bob.did,
+      collection: 'app.bsky.graph.starterpack',
+      record: { $type: 'app.bsky.graph.starterpack', name: 'Start here', list: list.uri, createdAt: new Date().toISOString() },
+    })
+    const packs = await call(alice, 'app.bsky.graph.getActorStarterPacks', { actor: bob.did, limit: 30 })
+    expect(packs.starterPacks.map((p: any) => p.uri)).toEqual([pack.data.uri])
+    const packView = await call(alice, 'app.bsky.graph.getStarterPack', { starterPack: pack.data.uri })
+    expect(packView.starterPack.list.listItemCount).toBe(2)
+    expect(packView.starterPack.listItemsSample.map((i: any) => i.subject.did).sort()).toEqual([bob.did, carol.did].sort())
+
     const rels = await call(alice, 'app.bsky.graph.getRelationships', { actor: alice.did, others: [bob.did, erin.did] })
     expect(rels.relationships[0].following).toBeTruthy()
     expect(rels.relationships[1].blocking).toBeTruthy()
@@ -392,6 +420,43 @@ describe('the app, screen by screen, through a real PDS', () => {
     expect(sub.activitySubscription).toEqual({ post: true, reply: false })
     const subs = await call(alice, 'app.bsky.notification.listActivitySubscriptions', { limit: 50 })
     expect(subs.subscriptions.map((s: any) => s.did)).toEqual([bob.did])
+
+    // Drafts (composer)
+    const created = await call(alice, 'app.bsky.draft.createDraft', {}, { draft: { posts: [{ text: 'half a thought' }] } })
+    await call(alice, 'app.bsky.draft.updateDraft', {}, { draft: { id: created.id, draft: { posts: [{ text: 'a whole thought' }] } } })
+    const drafts = await call(alice, 'app.bsky.draft.getDrafts', { limit: 50 })
+    expect(drafts.drafts.map((d: any) => [d.id, d.draft.posts[0].text])).toEqual([[created.id, 'a whole thought']])
+    expect((await call(bob, 'app.bsky.draft.getDrafts', { limit: 50 })).drafts).toEqual([])
+    await call(alice, 'app.bsky.draft.deleteDraft', {}, { id: created.id })
+    expect((await call(alice, 'app.bsky.draft.getDrafts', { limit: 50 })).drafts).toEqual([])
+    await expect(
+      call(alice, 'app.bsky.draft.updateDraft', {}, { draft: { id: created.id, draft: { posts: [{ text: 'x' }] } } }),
+    ).rejects.toMatchObject({ status: 400 })
+
+    // Preferences fallback for app builds that proxy them to us (the PDS serves them itself
+    // when it is configured with us, so call the AppView directly, as such a build's PDS does).
+    const prefsCall = async (nsid: string, body?: unknown) => {
+      const token = (await alice.agent.com.atproto.server.getServiceAuth({ aud: t.cfg.service.did, lxm: nsid })).data.token
+      return fetch(`${t.app.url}/xrpc/${nsid}`, {
+        method: body ? 'POST' : 'GET',
+        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      })
+    }
+    const stored = [{ $type: 'app.bsky.actor.defs#adultContentPref', enabled: false }]
+    expect((await prefsCall('app.bsky.actor.putPreferences', { preferences: stored })).status).toBe(200)
+    const got = await prefsCall('app.bsky.actor.getPreferences')
+    expect(got.status).toBe(200)
+    const gotBody = await got.json()
+    expect(() => lexicons.assertValidXrpcOutput('app.bsky.actor.getPreferences', gotBody)).not.toThrow()
+    expect(gotBody).toEqual({ preferences: stored })
+    expect((await prefsCall('app.bsky.actor.putPreferences', { preferences: [{ enabled: true }] })).status).toBe(400)
+
+    // Contact import needs Bluesky's phone service: a clear refusal, not a 501.
+    await expect(call(alice, 'app.bsky.contact.startPhoneVerification', {}, { phone: '+12125550123' })).rejects.toMatchObject({
+      status: 400,
+      error: 'NotSupported',
+    })
 
     // Moderation settings
     await call(alice, 'app.bsky.graph.getMutes')

@@ -35,6 +35,8 @@ const CALLS: Array<[string, string]> = [
   ['app.bsky.unspecced.getOnboardingSuggestedStarterPacks', 'limit=10'],
   ['app.bsky.unspecced.getTaggedSuggestions', ''],
   ['app.bsky.graph.searchStarterPacks', 'q=cats'],
+  ['app.bsky.graph.searchStarterPacksV2', 'q=cats'],
+  ['app.bsky.ageassurance.getConfig', ''],
   ['app.bsky.graph.getStarterPacksWithMembership', 'actor=did:plc:ar7c4by46qjdydhdevvrndac'],
   ['app.bsky.unspecced.getPostThreadOtherV2', 'anchor=at://did:plc:ar7c4by46qjdydhdevvrndac/app.bsky.feed.post/3k2a'],
   ['app.bsky.contact.getMatches', 'limit=50'],
