@@ -18,9 +18,10 @@ const FEED_ITEM_KEY = sql.raw(`to_char(fi.sort_at at time zone 'UTC', 'YYYY-MM-D
 /**
  * The Following timeline, fan-out-on-read: the newest `limit + 1` feed items of the viewer
  * and everyone the viewer follows. Each followed account contributes at most `limit + 1`
- * rows from its own index range (originator_did, sort_at desc, uri desc), so the cost is
- * bounded by follows × page size no matter how much history an account has; the outer
- * merge keeps the newest. See docs/BENCHMARKS.md for why this beats a materialised table.
+ * keys from its own index range (originator_did, sort_at desc, uri desc), read index-only,
+ * so the cost is bounded by follows × page size no matter how much history an account has;
+ * the merge keeps the newest keys and only those rows are fetched from the table. See
+ * docs/BENCHMARKS.md for why this beats a materialised per-user timeline here.
  */
 export async function getTimelineSkeleton(
   db: Db,
@@ -33,18 +34,22 @@ export async function getTimelineSkeleton(
       select ${viewer}::text as did
       union
       select subject_did from follow where author_did = ${viewer}
+    ), top as (
+      select k.sort_at, k.uri
+      from followed f
+      cross join lateral (
+        select sort_at, uri from feed_item
+        where originator_did = f.did ${keysetAfter(cursor)}
+        order by sort_at desc, uri desc
+        limit ${limit + 1}
+      ) k
+      order by k.sort_at desc, k.uri desc
+      limit ${limit + 1}
     )
     select fi.uri, fi.type, fi.post_uri as "postUri", fi.originator_did as "originatorDid",
       ${FEED_ITEM_KEY} as "sortKey"
-    from followed f
-    cross join lateral (
-      select * from feed_item
-      where originator_did = f.did ${keysetAfter(cursor)}
-      order by sort_at desc, uri desc
-      limit ${limit + 1}
-    ) fi
-    order by fi.sort_at desc, fi.uri desc
-    limit ${limit + 1}`.execute(db)
+    from top join feed_item fi on fi.uri = top.uri
+    order by top.sort_at desc, top.uri desc`.execute(db)
   return res.rows
 }
 

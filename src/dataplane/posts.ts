@@ -1,5 +1,6 @@
 // Post and repost rows by URI. Tombstoned URIs are reported so hydration can tell
 // "deleted" (known missing, never re-fetched) from "not stored" (maybe fetch it).
+import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 
 export interface PostRow {
@@ -58,6 +59,30 @@ export async function getPosts(db: Db, uris: string[]): Promise<PostRow[]> {
     ])
     .where('uri', 'in', uris)
     .execute()) as PostRow[]
+}
+
+const POST_COLUMNS = sql.raw(`uri, cid, author_did, created_at, indexed_at, sort_at, reply_root_uri,
+  reply_root_cid, reply_parent_uri, reply_parent_cid, embed_kind, embed_record_uri, record,
+  like_count, repost_count, reply_count, quote_count`)
+
+/**
+ * Posts and, in the same round trip, every post a feed shows alongside them:
+ *   level 1  their reply parents and roots, and the posts they quote
+ *   level 2  posts quoted by level 1 (a quote's quote; a parent's quote)
+ *   level 3  posts quoted by level 2 (shown one level down inside those quotes)
+ * Rows may repeat across levels; callers key them by uri.
+ */
+export async function getPostsWithReferences(db: Db, uris: string[]): Promise<PostRow[]> {
+  if (uris.length === 0) return []
+  const res = await sql<PostRow>`
+    with base as (select ${POST_COLUMNS} from post where uri = any(${uris}::text[])),
+    l1 as (select ${POST_COLUMNS} from post where uri in (
+      select reply_parent_uri from base union select reply_root_uri from base
+      union select embed_record_uri from base)),
+    l2 as (select ${POST_COLUMNS} from post where uri in (select embed_record_uri from l1)),
+    l3 as (select ${POST_COLUMNS} from post where uri in (select embed_record_uri from l2))
+    select * from base union all select * from l1 union all select * from l2 union all select * from l3`.execute(db)
+  return res.rows
 }
 
 export async function getReposts(db: Db, uris: string[]): Promise<RepostRow[]> {

@@ -6,7 +6,7 @@ import { getActors } from '../dataplane/actors.js'
 import type { FeedItemRow } from '../dataplane/feeds.js'
 import { getRelationships } from '../dataplane/graph.js'
 import { getViewerPostStates } from '../dataplane/interactions.js'
-import { getPosts, getReposts, getTombstoned, type PostRow } from '../dataplane/posts.js'
+import { getPosts, getPostsWithReferences, getReposts, getTombstoned, type PostRow } from '../dataplane/posts.js'
 import type { ActorInfoSource } from './identity.js'
 import { emptyState, type HydrationState, type PostViewerState, type ProfileViewerState } from './state.js'
 import { didFromUri, uniq } from './util.js'
@@ -62,13 +62,12 @@ export class Hydrator {
   //   - quoted record (embed.record / recordWithMedia)
   //     - its quoted record (shown without further embeds)
   // - authors of all of the above (+ viewer relationship)
-  // - viewer like / repost of the top-level posts
+  // - viewer like / repost of every post shown
   async hydratePosts(uris: string[], viewer: string | null, opts: PostHydrationOpts = {}): Promise<HydrationState> {
     const state = emptyState(viewer)
     const top = uniq(uris)
-    await this.loadPosts(state, top, opts.fetchMissing ?? false)
-    await this.loadEmbeds(state, top, opts.fetchMissing ?? false)
-    await this.loadActorsAndViewer(state, top)
+    await this.loadPostTree(state, top, opts.fetchMissing ?? false)
+    await this.loadActorsAndViewer(state)
     return state
   }
 
@@ -80,30 +79,20 @@ export class Hydrator {
   //   - grandparent author (from the parent's reply ref; no post load needed)
   async hydrateFeedItems(items: FeedItemRow[], viewer: string | null, opts: PostHydrationOpts = {}): Promise<HydrationState> {
     const state = emptyState(viewer)
-    const fetch = opts.fetchMissing ?? true
     const postUris = uniq(items.map((i) => i.postUri))
     const repostUris = uniq(items.filter((i) => i.type === 'repost').map((i) => i.uri))
-    const [, reposts] = await Promise.all([this.loadPosts(state, postUris, fetch), getReposts(this.deps.db, repostUris)])
+    const [, reposts] = await Promise.all([
+      this.loadPostTree(state, postUris, opts.fetchMissing ?? true),
+      getReposts(this.deps.db, repostUris),
+    ])
     for (const uri of repostUris) state.reposts.set(uri, null)
     for (const r of reposts) state.reposts.set(r.uri, r)
-
-    const replyUris: string[] = []
-    for (const uri of postUris) {
-      const p = state.posts.value(uri)
-      if (p?.reply_parent_uri) replyUris.push(p.reply_parent_uri)
-      if (p?.reply_root_uri) replyUris.push(p.reply_root_uri)
-    }
-    const refs = uniq(replyUris).filter((u) => !state.posts.has(u))
-    await this.loadPosts(state, refs, fetch)
-
-    const shown = uniq([...postUris, ...refs])
-    await this.loadEmbeds(state, shown, fetch)
-    await this.loadActorsAndViewer(state, shown)
+    await this.loadActorsAndViewer(state)
     return state
   }
 
   // app.bsky.feed.defs#threadViewPost / app.bsky.unspecced.defs#threadItemPost
-  // - every post in the thread (as postView), missing ancestors fetched when asked
+  // - every post in the thread (as postView)
   async hydrateThreadPosts(uris: string[], viewer: string | null, opts: PostHydrationOpts = {}): Promise<HydrationState> {
     return this.hydratePosts(uris, viewer, opts)
   }
@@ -113,41 +102,48 @@ export class Hydrator {
    * (skipping deleted ones). For skeletons that walk stored rows (thread ancestors).
    */
   async ensureStored(uris: string[]): Promise<void> {
-    const state = emptyState(null)
-    await this.loadPosts(state, uniq(uris), true)
+    const wanted = uniq(uris)
+    if (wanted.length === 0 || !this.deps.fetcher) return
+    const stored = new Set((await getPosts(this.deps.db, wanted)).map((r) => r.uri))
+    await this.fetchMissing(wanted.filter((u) => !stored.has(u)))
   }
 
-  /** Loads posts by URI into state; unknown ones fetched when `fetch`, else known-missing. */
-  private async loadPosts(state: HydrationState, uris: string[], fetch: boolean): Promise<void> {
-    const wanted = uris.filter((u) => !state.posts.has(u))
-    if (wanted.length === 0) return
-    const rows = await getPosts(this.deps.db, wanted)
-    for (const row of rows) state.posts.set(row.uri, row)
-    let missing = wanted.filter((u) => !state.posts.has(u))
-    if (missing.length > 0 && fetch && this.deps.fetcher) {
-      // Deleted posts stay deleted: never fetch what we hold a tombstone for.
-      const deleted = await getTombstoned(this.deps.db, missing)
-      const fetchable = missing.filter((u) => !deleted.has(u) && u.includes('/app.bsky.feed.post/'))
-      if (fetchable.length > 0) {
-        await this.deps.fetcher.fetchPosts(fetchable)
-        for (const row of await getPosts(this.deps.db, fetchable)) state.posts.set(row.uri, row)
+  /**
+   * Loads `uris` and everything shown with them (reply parents and roots, quotes three
+   * levels deep) in one query. Posts we lack at the first two levels are fetched from their
+   * authors' PDSes when `fetch` (then loaded in one more query); whatever is still missing
+   * is marked known-missing.
+   */
+  private async loadPostTree(state: HydrationState, uris: string[], fetch: boolean): Promise<void> {
+    if (uris.length === 0) return
+    for (const row of await getPostsWithReferences(this.deps.db, uris)) state.posts.set(row.uri, row)
+    let wanted = referencedUris(state, uris)
+    if (fetch && this.deps.fetcher) {
+      const missing = wanted.near.filter((u) => !state.posts.has(u))
+      if (missing.length > 0) {
+        const fetched = await this.fetchMissing(missing)
+        if (fetched.length > 0) {
+          for (const row of await getPostsWithReferences(this.deps.db, fetched)) state.posts.set(row.uri, row)
+          wanted = referencedUris(state, uris)
+        }
       }
-      missing = wanted.filter((u) => !state.posts.has(u))
     }
-    for (const uri of missing) state.posts.set(uri, null)
+    for (const uri of [...wanted.near, ...wanted.far]) if (!state.posts.has(uri)) state.posts.set(uri, null)
   }
 
-  /** Quoted posts two levels deep: the quote shown in a post, and the quote inside that. */
-  private async loadEmbeds(state: HydrationState, uris: string[], fetch: boolean): Promise<void> {
-    const level1 = quotedUris(uris.map((u) => state.posts.value(u)))
-    await this.loadPosts(state, level1, fetch)
-    const level2 = quotedUris(level1.map((u) => state.posts.value(u)))
-    await this.loadPosts(state, level2, false)
+  /** Fetches what is neither stored nor deleted; returns the URIs it asked for. */
+  private async fetchMissing(missing: string[]): Promise<string[]> {
+    if (missing.length === 0 || !this.deps.fetcher) return []
+    // Deleted posts stay deleted: never fetch what we hold a tombstone for.
+    const deleted = await getTombstoned(this.deps.db, missing)
+    const fetchable = missing.filter((u) => !deleted.has(u) && u.includes('/app.bsky.feed.post/'))
+    if (fetchable.length > 0) await this.deps.fetcher.fetchPosts(fetchable)
+    return fetchable
   }
 
   /** Authors of every loaded post and repost, their relationship to the viewer, and the
-   *  viewer's like/repost of the posts shown at top level (`viewerPosts`). */
-  private async loadActorsAndViewer(state: HydrationState, viewerPosts: string[]): Promise<void> {
+   *  viewer's like/repost of every loaded post. */
+  private async loadActorsAndViewer(state: HydrationState): Promise<void> {
     const dids: string[] = []
     for (const p of state.posts.values()) {
       if (!p) continue
@@ -157,12 +153,8 @@ export class Hydrator {
     }
     for (const r of state.reposts.values()) if (r) dids.push(r.author_did)
     const viewer = state.viewer
-    const shownPosts = viewerPosts.filter((u) => state.posts.value(u))
     const allPosts = [...state.posts.entries()].filter(([, p]) => p).map(([u]) => u)
-    await Promise.all([
-      this.loadActors(state, uniq(dids)),
-      viewer ? this.loadPostViewer(state, viewer, allPosts.length > 0 ? allPosts : shownPosts) : undefined,
-    ])
+    await Promise.all([this.loadActors(state, uniq(dids)), viewer ? this.loadPostViewer(state, viewer, allPosts) : undefined])
   }
 
   private async loadActors(state: HydrationState, dids: string[]): Promise<void> {
@@ -207,6 +199,24 @@ export class Hydrator {
   }
 }
 
-function quotedUris(posts: Array<PostRow | undefined>): string[] {
-  return uniq(posts.map((p) => (p?.embed_record_uri?.includes('/app.bsky.feed.post/') ? p.embed_record_uri : null)))
+function quotedUri(p: PostRow | undefined): string | null {
+  return p?.embed_record_uri?.includes('/app.bsky.feed.post/') ? p.embed_record_uri : null
+}
+
+/**
+ * What showing `uris` needs: `near` = the posts themselves, their reply parents and roots
+ * and the posts they quote (worth fetching when missing); `far` = quotes of those, two
+ * levels down (shown when stored).
+ */
+function referencedUris(state: HydrationState, uris: string[]): { near: string[]; far: string[] } {
+  const near: Array<string | null> = [...uris]
+  for (const uri of uris) {
+    const p = state.posts.value(uri)
+    near.push(p?.reply_parent_uri ?? null, p?.reply_root_uri ?? null, quotedUri(p))
+  }
+  const nearUris = uniq(near)
+  const l2 = uniq(nearUris.map((u) => quotedUri(state.posts.value(u))))
+  const l3 = uniq(l2.map((u) => quotedUri(state.posts.value(u))))
+  const far = uniq([...l2, ...l3]).filter((u) => !nearUris.includes(u))
+  return { near: nearUris, far }
 }

@@ -204,12 +204,18 @@ describe('read endpoints', () => {
       const target = post(bob.did, { text: 'popular' })
       await h.index(target)
       const likers = [newDid(), newDid(), newDid()]
-      for (const d of likers) await h.index(like(d, target))
+      const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString()
+      for (const [i, d] of likers.entries()) {
+        const l = like(d, target)
+        ;(l.record as any).createdAt = minutesAgo(10 - i) // likers[2] is the newest
+        await h.index(l)
+      }
       await h.index(repost(carol.did, target), repost(alice.did, target))
       const q1 = quote(carol.did, target)
+      ;(q1.record as any).createdAt = minutesAgo(5)
       const q2 = quote(alice.did, target)
-      await h.index(q1)
-      await h.index(q2)
+      ;(q2.record as any).createdAt = minutesAgo(4)
+      await h.index(q1, q2)
 
       const likes = await h.ok('app.bsky.feed.getLikes', { uri: target.uri, limit: 2 })
       expect(likes.uri).toBe(target.uri)

@@ -1,0 +1,80 @@
+// Hydration issues a bounded number of queries per request, whatever the number of items:
+// 5 feed items and 100 feed items (posts, reposts, replies, quotes) stay under one bound.
+import type { KyselyPlugin } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { FeedItemRow } from '../../src/dataplane/feeds.js'
+import { getTimelineSkeleton } from '../../src/dataplane/feeds.js'
+import { Hydrator } from '../../src/hydration/hydrator.js'
+import { Views } from '../../src/views/index.js'
+import { createTestApp, type TestApp } from '../_util/app.js'
+import { follow, newDid, post, quote, reply, repost } from '../_util/index-ops.js'
+
+describe('Hydrator', () => {
+  let t: TestApp
+  const viewer = newDid()
+  const authors = Array.from({ length: 10 }, () => newDid())
+
+  beforeAll(async () => {
+    t = await createTestApp()
+    const ops = [...authors.map((a) => follow(viewer, a))]
+    for (let i = 0; i < 40; i++) {
+      const a = authors[i % authors.length]!
+      const p = post(a, { text: `post ${i}` })
+      ops.push(p, reply(authors[(i + 1) % authors.length]!, p), quote(authors[(i + 2) % authors.length]!, p))
+      ops.push(repost(authors[(i + 3) % authors.length]!, p))
+    }
+    const res = await t.ctx.indexer.applyBatch(ops.map((op) => ({ op, ctx: { source: 'backfill' as const } })))
+    expect(res.skipped).toBe(0)
+  })
+  afterAll(async () => {
+    await t?.close()
+  })
+
+  function counting() {
+    let queries = 0
+    const plugin: KyselyPlugin = {
+      transformQuery: (args) => {
+        queries++
+        return args.node
+      },
+      transformResult: async (args) => args.result,
+    }
+    const hydrator = new Hydrator({ db: t.db.withPlugin(plugin) })
+    return { hydrator, count: () => queries }
+  }
+
+  async function hydrateCount(items: FeedItemRow[]) {
+    const { hydrator, count } = counting()
+    const state = await hydrator.hydrateFeedItems(items, viewer, { fetchMissing: false })
+    return { queries: count(), state }
+  }
+
+  it('loads 5 or 100 feed items within the same fixed number of queries', async () => {
+    const items = await getTimelineSkeleton(t.db, viewer, 100)
+    expect(items.length).toBe(101) // limit + 1: there are more
+    const small = await hydrateCount(items.slice(0, 5))
+    const large = await hydrateCount(items.slice(0, 100))
+    // a fixed bound whatever the item count (a step with nothing to load is skipped, so a
+    // small page can need fewer): posts, reposts, reply refs, quotes ×2, tombstones, actors,
+    // relationships, viewer likes/reposts
+    const BOUND = 10
+    expect(small.queries).toBeLessThanOrEqual(BOUND)
+    expect(large.queries).toBeLessThanOrEqual(BOUND)
+    expect(large.queries).toBeGreaterThanOrEqual(4)
+
+    // and the state is complete: every item presents
+    const views = new Views({ imageUrl: 'https://cdn.example/img', videoUrl: 'https://video.example/watch' })
+    const presented = items.slice(0, 100).map((i) => views.feedViewPost(large.state, i))
+    expect(presented.every((v) => v !== undefined)).toBe(true)
+    const withReply = presented.find((v) => v?.reply)
+    expect((withReply!.reply as any).parent.$type).toBe('app.bsky.feed.defs#postView')
+  })
+
+  it('marks posts it looked up and did not find as known-missing (null)', async () => {
+    const { hydrator } = counting()
+    const ghost = `at://${newDid()}/app.bsky.feed.post/3kaaaaaaaaaaa`
+    const state = await hydrator.hydratePosts([ghost], null)
+    expect(state.posts.has(ghost)).toBe(true)
+    expect(state.posts.get(ghost)).toBeNull()
+  })
+})
