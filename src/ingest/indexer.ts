@@ -22,7 +22,16 @@ import type { Logger } from '../logger.js'
 import type { LiveFilter } from './filter.js'
 import { createIndexerMetrics, type IndexerMetrics } from './indexer-metrics.js'
 import type { IndexOp, OpContext } from './ops.js'
-import { emptyEffects, type BatchEffects, type IndexEnv } from './records/processor.js'
+import { PROCESSORS } from './records/index.js'
+import {
+  emptyEffects,
+  insertNotificationsMany,
+  type BatchEffects,
+  type IndexEnv,
+  type NotificationInput,
+  type RecordProcessor,
+  type WriteInput,
+} from './records/processor.js'
 import { addLocalUserInTx } from './tracking.js'
 import { prepare, type Prepared, type Skip, type SkipReason } from './validate.js'
 
@@ -167,24 +176,51 @@ export class Indexer {
         channel: this.opts.liveFilter.channel,
         effects,
       }
-      const outcomes: Array<Outcome | Skip> = []
-      for (const p of prepared) {
-        if (!isolated) {
-          outcomes.push(await this.applyOne(tx, p, env))
-          continue
+      const outcomes: Array<Outcome | Skip> = new Array(prepared.length)
+      if (isolated) {
+        for (const [i, p] of prepared.entries()) {
+          // Effects of a rolled-back op must not leak into the batch's effects.
+          const saved = snapshotEffects(effects)
+          await sql`savepoint index_op`.execute(tx)
+          try {
+            outcomes[i] = await this.applyOne(tx, p, env)
+            await sql`release savepoint index_op`.execute(tx)
+          } catch (err) {
+            if (!isDataError(err)) throw err
+            await sql`rollback to savepoint index_op`.execute(tx)
+            restoreEffects(effects, saved)
+            outcomes[i] = { type: 'skip', reason: 'db_rejected', detail: errorMessage(err) }
+          }
         }
-        // Effects of a rolled-back op must not leak into the batch's effects.
-        const saved = snapshotEffects(effects)
-        await sql`savepoint index_op`.execute(tx)
-        try {
-          outcomes.push(await this.applyOne(tx, p, env))
-          await sql`release savepoint index_op`.execute(tx)
-        } catch (err) {
-          if (!isDataError(err)) throw err
-          await sql`rollback to savepoint index_op`.execute(tx)
-          restoreEffects(effects, saved)
-          outcomes.push({ type: 'skip', reason: 'db_rejected', detail: errorMessage(err) })
+      } else {
+        // A batch is applied in runs: ops on distinct records commute (counters add up,
+        // tombstones and feed items end the same whichever comes first), so within a run the
+        // other ops go one by one and the creates go in bulk (a few statements per run). A
+        // record seen twice ends the run, and so does a local user's unfollow (tracking
+        // depends on the order of a user's follows and unfollows).
+        let creates: number[] = []
+        let singles: number[] = []
+        const keys = new Set<string>()
+        const flush = async () => {
+          for (const i of singles) outcomes[i] = await this.applyOne(tx, prepared[i]!, env)
+          if (creates.length > 0) await this.applyRun(tx, prepared, creates, outcomes, env)
+          creates = []
+          singles = []
+          keys.clear()
         }
+        for (const [i, p] of prepared.entries()) {
+          const key = p.type === 'write' || p.type === 'delete' ? p.op.uri : `${p.type}:${p.op.did}`
+          if (keys.has(key)) await flush()
+          if (isTrackingSensitive(p, env)) {
+            await flush()
+            outcomes[i] = await this.applyOne(tx, p, env)
+            continue
+          }
+          keys.add(key)
+          if (p.type === 'write' && p.op.kind === 'create' && p.processor.insertMany) creates.push(i)
+          else singles.push(i)
+        }
+        await flush()
       }
       if (opts.cursor) {
         await tx
@@ -197,6 +233,41 @@ export class Indexer {
       }
       return { outcomes, effects }
     })
+  }
+
+  /**
+   * A run of creates on distinct URIs, collection by collection in table order (posts first:
+   * likes, reposts, replies and quotes of a post in the same run then find it and count),
+   * then the run's notifications in one statement.
+   */
+  private async applyRun(
+    tx: DbTx,
+    prepared: Prepared[],
+    run: number[],
+    outcomes: Array<Outcome | Skip>,
+    env: IndexEnv,
+  ): Promise<void> {
+    const byProcessor = new Map<RecordProcessor, number[]>()
+    for (const i of run) {
+      const p = prepared[i] as Extract<Prepared, { type: 'write' }>
+      const list = byProcessor.get(p.processor) ?? []
+      list.push(i)
+      byProcessor.set(p.processor, list)
+    }
+    const notify: Array<{ input: WriteInput; candidates: NotificationInput[] }> = []
+    for (const processor of PROCESSORS.values()) {
+      const indexes = byProcessor.get(processor)
+      if (!indexes) continue
+      const inputs = indexes.map((i) => (prepared[i] as Extract<Prepared, { type: 'write' }>).input)
+      const inserted = await processor.insertMany!(tx, inputs, env)
+      indexes.forEach((i, k) => {
+        const input = inputs[k]!
+        const done = inserted.has(input.uri)
+        outcomes[i] = done ? 'indexed' : 'unchanged'
+        if (done && processor.notify) notify.push({ input, candidates: processor.notify(input) })
+      })
+    }
+    await insertNotificationsMany(tx, notify, env)
   }
 
   private async applyOne(tx: DbTx, p: Prepared, env: IndexEnv): Promise<Outcome> {
@@ -212,7 +283,7 @@ export class Indexer {
             const indexedAt = stored.indexedAt
             const sortAt = input.createdAt < indexedAt ? input.createdAt : indexedAt
             input = { ...input, indexedAt, sortAt }
-            await processor.remove(tx, op.uri, op.did, input.rev, env)
+            await processor.remove(tx, op.uri, op.did, input.rev, env, { replacing: true })
           }
         }
         return (await processor.insert(tx, input, env)) ? 'indexed' : 'unchanged'
@@ -305,6 +376,12 @@ export class Indexer {
     )
     this.lastSkipLog.set(skip.reason, { at: now, suppressed: 0 })
   }
+}
+
+/** A local user's unfollow (or follow update): its place relative to their follows matters. */
+function isTrackingSensitive(p: Prepared, env: IndexEnv): boolean {
+  if (p.type !== 'delete' && !(p.type === 'write' && p.op.kind === 'update')) return false
+  return p.op.collection === 'app.bsky.graph.follow' && env.isLocalUser(p.op.did)
 }
 
 function labelsOf(p: Prepared): { collection: string; operation: string } {

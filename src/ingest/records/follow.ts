@@ -5,6 +5,8 @@ import { sql } from 'kysely'
 import type { DbTx } from '../../db/database.js'
 import { trackInTx, untrackIfUnfollowed } from '../tracking.js'
 import {
+  BULK_NOT_TOMBSTONED,
+  baseColumns,
   deleteNotifications,
   findStoredIn,
   insertNotifications,
@@ -12,7 +14,9 @@ import {
   revAllowsRemoval,
   times,
   type IndexEnv,
+  type NotificationInput,
   type RecordProcessor,
+  type WriteInput,
 } from './processor.js'
 
 async function bump(tx: DbTx, did: string, column: 'follows_count' | 'followers_count', by: 1 | -1) {
@@ -41,6 +45,42 @@ export const followProcessor: RecordProcessor = {
 
   findStored: (tx, uri) => findStoredIn(tx, 'follow', uri),
 
+  notify(input: WriteInput): NotificationInput[] {
+    return [{ recipient: input.record.subject as string, reason: 'follow', reasonSubject: null }]
+  },
+
+  async insertMany(tx, inputs, env) {
+    const c = baseColumns(inputs)
+    const subjects = inputs.map((i) => i.record.subject as string)
+    const { rows } = await sql<{ uri: string; author_did: string; subject_did: string }>`
+      with i as (
+        select * from unnest(
+          ${c.uris}::text[], ${c.cids}::text[], ${c.dids}::text[], ${c.revs}::text[], ${subjects}::text[],
+          ${c.createdAt}::timestamptz[], ${c.indexedAt}::timestamptz[], ${c.sortAt}::timestamptz[]
+        ) as t(uri, cid, author_did, rev, subject_did, created_at, indexed_at, sort_at)
+      )
+      insert into follow (uri, cid, author_did, rev, subject_did, created_at, indexed_at, sort_at)
+      select i.* from i where ${BULK_NOT_TOMBSTONED}
+      on conflict (uri) do nothing
+      returning uri, author_did, subject_did
+    `.execute(tx)
+    // Author and subject counters in separate statements: A→B and B→A in one run touch the
+    // same two rows from both sides.
+    await bumpMany(tx, 'follows_count', rows.map((r) => r.author_did))
+    await bumpMany(tx, 'followers_count', rows.map((r) => r.subject_did))
+    const inserted = new Set(rows.map((r) => r.uri))
+    const local = inputs.filter((i) => env.isLocalUser(i.did))
+    if (local.length > 0) {
+      const stored = new Set(
+        (await tx.selectFrom('follow').select('uri').where('uri', 'in', local.map((i) => i.uri)).execute()).map(
+          (r) => r.uri,
+        ),
+      )
+      for (const i of local) if (stored.has(i.uri)) await trackFollowee(tx, i.record.subject as string, env)
+    }
+    return inserted
+  },
+
   async insert(tx, input, env) {
     const subject = input.record.subject as string
     const t = times(input)
@@ -55,7 +95,7 @@ export const followProcessor: RecordProcessor = {
     if (inserted) {
       await bump(tx, input.did, 'follows_count', 1)
       await bump(tx, subject, 'followers_count', 1)
-      await insertNotifications(tx, input, [{ recipient: subject, reason: 'follow', reasonSubject: null }], env)
+      await insertNotifications(tx, input, this.notify!(input), env)
     }
     // A local user's follow tracks the followee even when the row was already stored (the
     // user's follows were indexed before they became local): then onboarding's backfill of
@@ -66,7 +106,7 @@ export const followProcessor: RecordProcessor = {
     return inserted
   },
 
-  async remove(tx, uri, did, rev, env) {
+  async remove(tx, uri, did, rev, env, opts) {
     const { rows } = await sql<{ subject_did: string }>`
       delete from follow where uri = ${uri} and ${revAllowsRemoval(rev)} returning subject_did
     `.execute(tx)
@@ -75,9 +115,19 @@ export const followProcessor: RecordProcessor = {
     await bump(tx, did, 'follows_count', -1)
     await bump(tx, subject, 'followers_count', -1)
     await deleteNotifications(tx, uri)
-    if (env.isLocalUser(did) && (await untrackIfUnfollowed(tx, env.channel, subject))) {
+    if (!opts?.replacing && env.isLocalUser(did) && (await untrackIfUnfollowed(tx, env.channel, subject))) {
       env.effects.changes.push({ t: 'untrack', did: subject })
     }
     return true
   },
+}
+
+/** +1 per occurrence of each DID (actor rows created as needed). */
+async function bumpMany(tx: DbTx, column: 'follows_count' | 'followers_count', dids: string[]) {
+  if (dids.length === 0) return
+  await sql`
+    insert into actor (did, ${sql.ref(column)})
+    select d, count(*)::int from unnest(${dids}::text[]) d group by d
+    on conflict (did) do update set ${sql.ref(column)} = actor.${sql.ref(column)} + excluded.${sql.ref(column)}
+  `.execute(tx)
 }

@@ -3,13 +3,17 @@
 import { sql } from 'kysely'
 import { didOfUri } from './subjects.js'
 import {
+  BULK_NOT_TOMBSTONED,
+  baseColumns,
   deleteNotifications,
   findStoredIn,
   insertNotifications,
   notTombstoned,
   revAllowsRemoval,
   times,
+  type NotificationInput,
   type RecordProcessor,
+  type WriteInput,
 } from './processor.js'
 
 interface StrongRef {
@@ -17,13 +21,21 @@ interface StrongRef {
   cid: string
 }
 
+const subjectOf = (input: WriteInput) => input.record.subject as StrongRef
+
 export const likeProcessor: RecordProcessor = {
   collection: 'app.bsky.feed.like',
 
   findStored: (tx, uri) => findStoredIn(tx, 'like', uri),
 
+  notify(input): NotificationInput[] {
+    const subject = subjectOf(input)
+    const recipient = didOfUri(subject.uri)
+    return recipient ? [{ recipient, reason: 'like', reasonSubject: subject.uri }] : []
+  },
+
   async insert(tx, input, env) {
-    const subject = input.record.subject as StrongRef
+    const subject = subjectOf(input)
     const t = times(input)
     // One round trip: likes are most of the stream.
     const { rows } = await sql<{ n: number }>`
@@ -42,9 +54,34 @@ export const likeProcessor: RecordProcessor = {
       select count(*)::int as n from ins
     `.execute(tx)
     if (rows[0]!.n === 0) return false
-    const recipient = didOfUri(subject.uri)
-    if (recipient) await insertNotifications(tx, input, [{ recipient, reason: 'like', reasonSubject: subject.uri }], env)
+    await insertNotifications(tx, input, this.notify!(input), env)
     return true
+  },
+
+  async insertMany(tx, inputs) {
+    const c = baseColumns(inputs)
+    const { rows } = await sql<{ uri: string }>`
+      with i as (
+        select * from unnest(
+          ${c.uris}::text[], ${c.cids}::text[], ${c.dids}::text[], ${c.revs}::text[],
+          ${inputs.map((x) => subjectOf(x).uri)}::text[], ${inputs.map((x) => subjectOf(x).cid)}::text[],
+          ${c.createdAt}::timestamptz[], ${c.indexedAt}::timestamptz[], ${c.sortAt}::timestamptz[]
+        ) as t(uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at)
+      ), ins as (
+        insert into "like" (uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at)
+        select i.* from i where ${BULK_NOT_TOMBSTONED}
+        on conflict (uri) do nothing
+        returning uri, author_did, subject_uri
+      ), counted as (
+        -- = any(array(…)) keeps this an index lookup whatever the planner guesses of ins.
+        update post p set like_count = p.like_count + (select count(*) from ins where ins.subject_uri = p.uri)
+        where p.uri = any(array(select subject_uri from ins))
+      ), authors as (
+        insert into actor (did) select distinct author_did from ins on conflict (did) do nothing
+      )
+      select uri from ins
+    `.execute(tx)
+    return new Set(rows.map((r) => r.uri))
   },
 
   async remove(tx, uri, _did, rev) {

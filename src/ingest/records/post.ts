@@ -4,7 +4,10 @@
 // who are mentioned, quoted or replied to.
 import { sql } from 'kysely'
 import { collectionOfUri, didOfUri, postRefs } from './subjects.js'
+import type { DbTx } from '../../db/database.js'
 import {
+  BULK_NOT_TOMBSTONED,
+  baseColumns,
   deleteNotifications,
   findStoredIn,
   insertNotifications,
@@ -69,6 +72,8 @@ export const postProcessor: RecordProcessor = {
 
   findStored: (tx, uri) => findStoredIn(tx, 'post', uri),
 
+  notify: notifications,
+
   async insert(tx, input, env) {
     const c = columns(input.record)
     const t = times(input)
@@ -114,9 +119,64 @@ export const postProcessor: RecordProcessor = {
     return true
   },
 
-  async remove(tx, uri, _did, rev) {
+  async insertMany(tx, inputs) {
+    const c = baseColumns(inputs)
+    const cols = inputs.map((i) => columns(i.record))
+    // Counters of the new posts count what is already stored; replies and quotes among the
+    // new posts are added by the statements below, which see the rows inserted here.
+    const { rows } = await sql<{ uri: string; reply_parent_uri: string | null; embed_record_uri: string | null }>`
+      with i as (
+        select * from unnest(
+          ${c.uris}::text[], ${c.cids}::text[], ${c.dids}::text[], ${c.revs}::text[],
+          ${cols.map((x) => x.text)}::text[],
+          ${c.createdAt}::timestamptz[], ${c.indexedAt}::timestamptz[], ${c.sortAt}::timestamptz[],
+          ${cols.map((x) => x.replyRoot?.uri ?? null)}::text[], ${cols.map((x) => x.replyRoot?.cid ?? null)}::text[],
+          ${cols.map((x) => x.replyParent?.uri ?? null)}::text[], ${cols.map((x) => x.replyParent?.cid ?? null)}::text[],
+          ${cols.map((x) => x.embedKind)}::text[],
+          ${cols.map((x) => x.quoted?.uri ?? null)}::text[], ${cols.map((x) => x.quoted?.cid ?? null)}::text[],
+          ${cols.map((x) => (x.langs ? JSON.stringify(x.langs) : null))}::jsonb[],
+          ${inputs.map((x) => JSON.stringify(x.record))}::jsonb[]
+        ) as t(uri, cid, author_did, rev, text, created_at, indexed_at, sort_at,
+               reply_root_uri, reply_root_cid, reply_parent_uri, reply_parent_cid,
+               embed_kind, embed_record_uri, embed_record_cid, langs, record)
+      ), ins as (
+        insert into post (
+          uri, cid, author_did, rev, text, created_at, indexed_at, sort_at,
+          reply_root_uri, reply_root_cid, reply_parent_uri, reply_parent_cid,
+          embed_kind, embed_record_uri, embed_record_cid, langs, record,
+          like_count, repost_count, reply_count, quote_count
+        )
+        select i.uri, i.cid, i.author_did, i.rev, i.text, i.created_at, i.indexed_at, i.sort_at,
+               i.reply_root_uri, i.reply_root_cid, i.reply_parent_uri, i.reply_parent_cid,
+               i.embed_kind, i.embed_record_uri, i.embed_record_cid,
+               case when i.langs is null then null else array(select jsonb_array_elements_text(i.langs)) end,
+               i.record,
+               (select count(*) from "like" l where l.subject_uri = i.uri),
+               (select count(*) from repost r where r.subject_uri = i.uri),
+               (select count(*) from post p where p.reply_parent_uri = i.uri),
+               (select count(*) from post p where p.embed_record_uri = i.uri)
+        from i where ${BULK_NOT_TOMBSTONED}
+        on conflict (uri) do nothing
+        returning uri, author_did, sort_at, reply_parent_uri, embed_record_uri
+      ), items as (
+        insert into feed_item (uri, type, post_uri, originator_did, sort_at)
+        select uri, 'post', uri, author_did, sort_at from ins
+        on conflict (uri) do nothing
+      ), authors as (
+        insert into actor (did, posts_count) select author_did, count(*)::int from ins group by author_did
+        on conflict (did) do update set posts_count = actor.posts_count + excluded.posts_count
+      )
+      select uri, reply_parent_uri, embed_record_uri from ins
+    `.execute(tx)
+    await bumpMany(tx, 'reply_count', rows.map((r) => r.reply_parent_uri))
+    await bumpMany(tx, 'quote_count', rows.map((r) => r.embed_record_uri))
+    return new Set(rows.map((r) => r.uri))
+  },
+
+  async remove(tx, uri, _did, rev, _env, opts) {
     // Feed items go with the post, and so do those of reposts of it; when the post was never
-    // stored, reposts of it still leave the feeds.
+    // stored, reposts of it still leave the feeds. A replaced post keeps its reposts' items.
+    const reposts = opts?.replacing ? sql`false` : sql`true`
     const { rows } = await sql<{ n: number }>`
       with del as (
         delete from post where uri = ${uri} and ${revAllowsRemoval(rev)}
@@ -131,7 +191,7 @@ export const postProcessor: RecordProcessor = {
         update actor set posts_count = greatest(posts_count - 1, 0) where did = (select author_did from del)
       ), items as (
         delete from feed_item
-        where post_uri = ${uri}
+        where post_uri = ${uri} and (uri = ${uri} or ${reposts})
           and (exists (select 1 from del) or not exists (select 1 from post where uri = ${uri}))
       )
       select count(*)::int as n from del
@@ -140,4 +200,14 @@ export const postProcessor: RecordProcessor = {
     await deleteNotifications(tx, uri)
     return true
   },
+}
+
+/** Add one per occurrence to a counter of the stored posts among `uris` (nulls ignored). */
+async function bumpMany(tx: DbTx, column: 'reply_count' | 'quote_count', uris: Array<string | null>) {
+  const targets = uris.filter((u): u is string => u !== null)
+  if (targets.length === 0) return
+  await sql`
+    update post p set ${sql.ref(column)} = p.${sql.ref(column)} + (select count(*) from unnest(${targets}::text[]) u where u = p.uri)
+    where p.uri = any(${targets}::text[])
+  `.execute(tx)
 }

@@ -51,6 +51,15 @@ export interface StoredRecord {
   indexedAt: Date
 }
 
+export interface RemoveOptions {
+  /**
+   * The record is being replaced by a newer version (an update): remove only what the
+   * insert puts back. Reposts of a replaced post stay in feeds; a replaced follow does not
+   * untrack its subject.
+   */
+  replacing?: boolean
+}
+
 export interface RecordProcessor {
   readonly collection: string
   /** Profiles live at rkey "self" only; others accept any valid record key. */
@@ -59,10 +68,25 @@ export interface RecordProcessor {
   /** Insert unless stored or tombstoned; true when a row really was inserted. */
   insert(tx: DbTx, input: WriteInput, env: IndexEnv): Promise<boolean>
   /**
+   * Bulk form of insert for a run of creates on distinct URIs (a few statements for the whole
+   * run instead of a few per record). Returns the URIs really inserted. Notifications are
+   * not written here: the indexer writes those of the whole run at once from `notify`.
+   */
+  insertMany?(tx: DbTx, inputs: WriteInput[], env: IndexEnv): Promise<Set<string>>
+  /** Whom an inserted record may notify (filtered to local users, minus the author, later). */
+  notify?(input: WriteInput): NotificationInput[]
+  /**
    * Remove the stored record unless it was written by a newer rev than `rev`; true when it
    * really was removed. Tombstones are the indexer's job (an update removes without one).
    */
-  remove(tx: DbTx, uri: string, did: string, rev: string | null, env: IndexEnv): Promise<boolean>
+  remove(
+    tx: DbTx,
+    uri: string,
+    did: string,
+    rev: string | null,
+    env: IndexEnv,
+    opts?: RemoveOptions,
+  ): Promise<boolean>
 }
 
 /**
@@ -99,21 +123,32 @@ export async function insertNotifications(
   candidates: NotificationInput[],
   env: IndexEnv,
 ): Promise<void> {
-  const seen = new Set<string>([input.did])
+  await insertNotificationsMany(tx, [{ input, candidates }], env)
+}
+
+export async function insertNotificationsMany(
+  tx: DbTx,
+  records: Array<{ input: WriteInput; candidates: NotificationInput[] }>,
+  env: IndexEnv,
+): Promise<void> {
   const rows = []
-  for (const c of candidates) {
-    if (seen.has(c.recipient) || !env.isLocalUser(c.recipient)) continue
-    seen.add(c.recipient)
-    rows.push({
-      recipient_did: c.recipient,
-      author_did: input.did,
-      reason: c.reason,
-      reason_subject: c.reasonSubject,
-      record_uri: input.uri,
-      record_cid: input.cid,
-      sort_at: input.sortAt,
-      indexed_at: input.indexedAt,
-    })
+  for (const { input, candidates } of records) {
+    const seen = new Set<string>([input.did])
+    for (const c of candidates) {
+      if (seen.has(c.recipient) || !env.isLocalUser(c.recipient)) continue
+      seen.add(c.recipient)
+      env.effects.interactors.add(input.did)
+      rows.push({
+        recipient_did: c.recipient,
+        author_did: input.did,
+        reason: c.reason,
+        reason_subject: c.reasonSubject,
+        record_uri: input.uri,
+        record_cid: input.cid,
+        sort_at: input.sortAt,
+        indexed_at: input.indexedAt,
+      })
+    }
   }
   if (rows.length === 0) return
   const inserted = await tx
@@ -123,7 +158,6 @@ export async function insertNotifications(
     .returning('id')
     .execute()
   env.effects.notifications += inserted.length
-  env.effects.interactors.add(input.did)
 }
 
 export async function deleteNotifications(tx: DbTx, uri: string): Promise<void> {
@@ -138,6 +172,25 @@ export function times(input: WriteInput) {
     sortAt: sql`${input.sortAt.toISOString()}::timestamptz`,
   }
 }
+
+/** Column arrays of a run of inputs, for `unnest(...)` bulk statements. */
+export function baseColumns(inputs: WriteInput[]) {
+  return {
+    uris: inputs.map((i) => i.uri),
+    cids: inputs.map((i) => i.cid),
+    dids: inputs.map((i) => i.did),
+    revs: inputs.map((i) => i.rev),
+    createdAt: inputs.map((i) => i.createdAt.toISOString()),
+    indexedAt: inputs.map((i) => i.indexedAt.toISOString()),
+    sortAt: inputs.map((i) => i.sortAt.toISOString()),
+  }
+}
+
+/** The same tombstone rule as notTombstoned, for a bulk input row aliased `i`. */
+export const BULK_NOT_TOMBSTONED = sql`not exists (
+  select 1 from tombstone t
+  where t.uri = i.uri and (t.rev is null or i.rev is null or t.rev >= i.rev)
+)`
 
 /** The stored rev and first-seen time of a row keyed by uri in one of the record tables. */
 export async function findStoredIn(
