@@ -12,6 +12,7 @@ import type { FastifyRequest } from 'fastify'
 import { errorMessage } from '../errors.js'
 import type { Authenticator, Viewer } from '../http/xrpc.js'
 import type { Logger } from '../logger.js'
+import { verifySignatureWithKey } from './verify-signature.js'
 
 /** The slice of the identity module the verifier needs (ctx.identity). */
 export interface SigningKeyResolver {
@@ -76,7 +77,7 @@ export function createAuthVerifier(opts: AuthVerifierOpts): Authenticator {
 
     let payload
     try {
-      payload = await verifyJwt(token, null, null, getSigningKey)
+      payload = await verifyJwt(token, null, null, getSigningKey, verifySignatureWithKey)
     } catch (err) {
       if (err instanceof XRPCError) throw err
       // malformed base64/JSON inside the token and the like: the caller's mistake
