@@ -105,11 +105,11 @@ export function* syntheticEvents(count: number, startUs: number, pop = DEFAULT_P
     const createdAt = nowIso()
     const x = rand()
     let event: object
-    const commit = (collection: string, record: object) => ({
+    const commit = (collection: string, record: object, key = rkey) => ({
       did,
       time_us: timeUs,
       kind: 'commit',
-      commit: { rev, operation: 'create', collection, rkey, record: { $type: collection, ...record }, cid: CID },
+      commit: { rev, operation: 'create', collection, rkey: key, record: { $type: collection, ...record }, cid: CID },
     })
     if (x < 0.69) {
       event = commit('app.bsky.feed.like', { createdAt, subject: { cid: CID, uri: postUriOf(pick()) } })
@@ -133,7 +133,7 @@ export function* syntheticEvents(count: number, startUs: number, pop = DEFAULT_P
     } else {
       const y = rand()
       if (y < 0.3) event = commit('app.bsky.graph.block', { createdAt, subject: didForRank(pick()) })
-      else if (y < 0.55) event = commit('app.bsky.actor.profile', { displayName: text().slice(0, 30), description: text(), createdAt })
+      else if (y < 0.55) event = commit('app.bsky.actor.profile', { displayName: text().slice(0, 30), description: text(), createdAt }, 'self')
       else if (y < 0.8) {
         event = { did, time_us: timeUs, kind: 'commit', commit: { rev, operation: 'delete', collection: 'app.bsky.feed.like', rkey: tidFor(timeUs - 600e6) } }
       } else if (y < 0.93) event = { did, time_us: timeUs, kind: 'identity', identity: { did, seq: i, time: createdAt } }
