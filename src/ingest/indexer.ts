@@ -114,12 +114,12 @@ export class Indexer {
     let mode: 'batch' | 'isolated' = 'batch'
     let run: { outcomes: Array<Outcome | Skip>; effects: BatchEffects }
     try {
-      run = await this.runTransaction(prepared, opts, false)
+      run = await this.withConflictRetry(() => this.runTransaction(prepared, opts, false))
     } catch (err) {
       if (!isDataError(err)) throw err
       this.opts.log.warn({ err: errorMessage(err) }, 'database rejected an op; re-running the batch op by op')
       mode = 'isolated'
-      run = await this.runTransaction(prepared, opts, true)
+      run = await this.withConflictRetry(() => this.runTransaction(prepared, opts, true))
     }
     this.metrics.batchSeconds.observe({ mode }, Number(process.hrtime.bigint() - started) / 1e9)
 
@@ -162,6 +162,24 @@ export class Indexer {
     )
     this.opts.liveFilter.apply({ t: 'local', did })
     return res
+  }
+
+  /**
+   * Live ingest and backfill workers write at the same time; two batches moving the same
+   * counters in different orders can deadlock. Postgres aborts one of them, which is simply
+   * run again (the whole batch: it is idempotent). Other failures go to the caller.
+   */
+  private async withConflictRetry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn()
+      } catch (err) {
+        const code = (err as { code?: unknown })?.code
+        if ((code !== '40P01' && code !== '40001') || attempt >= 3) throw err
+        this.opts.log.info({ code, attempt }, 'batch transaction lost a deadlock; running it again')
+        await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80))
+      }
+    }
   }
 
   private async runTransaction(
