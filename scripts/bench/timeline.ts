@@ -1,0 +1,425 @@
+// Timeline benchmark (`npm run bench:timeline`): the Following timeline under load.
+//
+//   dataset   1,000 local users, each following ~300 of 50,000 tracked authors (Zipf
+//             popularity), 30 days of posts (20% replies) and reposts: ~5 million feed
+//             items, plus likes by the local users (viewer.like). Loaded once with bulk SQL
+//             into its own schema and reused by later runs with the same parameters.
+//   identity  every local user is a real did:plc in a PLC directory started here (genesis
+//             ops from deterministic keys, so the DIDs are stable across runs); every request
+//             carries a freshly minted service-auth JWT signed with the user's key, as a PDS
+//             sends, and the server verifies each one (DID documents cached after a user's
+//             first request, as in production).
+//   server    the real process entry (src/bin.ts, ROLES=api, NODE_ENV=production: no output
+//             validation) in a child process, over HTTP on loopback.
+//   load      32 concurrent clients; each session picks a random user, reads the first page
+//             (limit 50, full hydration) and, in 40% of sessions, follows the cursor 1–5
+//             pages deeper. Warm-up pass first; then a timed run.
+//   floor     the same skeleton query (dataplane getTimelineSkeleton) run bare against
+//             Postgres from this process, one at a time.
+//
+// Env: BENCH_DATABASE_URL (default postgres://127.0.0.1:5432/appview_bench), BENCH_USERS,
+// BENCH_AUTHORS, BENCH_FOLLOWS, BENCH_POSTS_PER_AUTHOR, BENCH_REPOSTS, BENCH_SECONDS,
+// BENCH_CONCURRENCY, BENCH_REBUILD=1 (regenerate the dataset), BENCH_LOAD_ONLY=1 (only build it).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { Secp256k1Keypair } from '@atproto/crypto'
+import { createServiceJwt } from '@atproto/xrpc-server'
+import * as plcLib from '@did-plc/lib'
+import * as plc from '@did-plc/server'
+import { sql } from 'kysely'
+import pino from 'pino'
+import { Database } from '../../src/db/database.js'
+import { getTimelineSkeleton } from '../../src/dataplane/feeds.js'
+import { decodeCursor, encodeCursor } from '../../src/dataplane/pagination.js'
+import { projectRoot } from '../../src/util/project-root.js'
+
+const env = process.env
+const P = {
+  users: Number(env.BENCH_USERS ?? 1000),
+  authors: Number(env.BENCH_AUTHORS ?? 50_000),
+  follows: Number(env.BENCH_FOLLOWS ?? 300),
+  postsPerAuthor: Number(env.BENCH_POSTS_PER_AUTHOR ?? 80),
+  reposts: Number(env.BENCH_REPOSTS ?? 1_000_000),
+  days: 30,
+}
+const DB_URL = env.BENCH_DATABASE_URL ?? 'postgres://127.0.0.1:5432/appview_bench'
+const SCHEMA = 'bench_timeline'
+const SECONDS = Number(env.BENCH_SECONDS ?? 30)
+const CONCURRENCY = Number(env.BENCH_CONCURRENCY ?? 32)
+const APPVIEW_DID = 'did:web:bench.appview.test'
+const LXM = 'app.bsky.feed.getTimeline'
+const CID = 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm'
+const log = pino({ level: 'warn' })
+/** numbers inline as SQL literals (typed by Postgres as integers, unlike bare parameters) */
+const n = (x: number) => sql.lit(Math.trunc(x))
+
+// Loopback only: servers started in this process bind 127.0.0.1.
+const originalListen = net.Server.prototype.listen as (...args: unknown[]) => net.Server
+net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]) {
+  if (typeof args[0] === 'number' && typeof args[1] !== 'string') args.splice(1, 0, '127.0.0.1')
+  return originalListen.apply(this, args)
+} as typeof net.Server.prototype.listen
+
+function say(msg: string) {
+  process.stdout.write(`[bench:timeline] ${msg}\n`)
+}
+
+interface LocalUser {
+  did: string
+  key: Secp256k1Keypair
+  /** the same key for Node's crypto: the load generator mints a token per request */
+  signingKey: KeyObject
+  op: plcLib.Operation
+}
+
+/** Deterministic keys → deterministic genesis ops → the same did:plc every run. */
+async function makeUsers(n: number): Promise<LocalUser[]> {
+  const users: LocalUser[] = []
+  for (let i = 0; i < n; i++) {
+    const seed = createHash('sha256').update(`appview-bench-user-${i}`).digest()
+    const key = await Secp256k1Keypair.import(seed)
+    const pub = createPublicKey({
+      key: Buffer.concat([Buffer.from('3036301006072a8648ce3d020106052b8104000a032200', 'hex'), key.publicKeyBytes()]),
+      format: 'der',
+      type: 'spki',
+    }).export({ format: 'jwk' })
+    const signingKey = createPrivateKey({ key: { ...pub, d: seed.toString('base64url') }, format: 'jwk' })
+    const { op, did } = await plcLib.createOp({
+      signingKey: key.did(),
+      handle: `user${i}.bench.test`,
+      pds: 'https://pds.bench.test',
+      rotationKeys: [key.did()],
+      signer: key as never,
+    })
+    users.push({ did, key, signingKey, op })
+  }
+  return users
+}
+
+async function loadDataset(database: Database, users: LocalUser[]): Promise<void> {
+  const db = database.db
+  const fingerprint = JSON.stringify({ ...P, v: 2 })
+  await sql`create table if not exists bench_meta (key text primary key, value text not null)`.execute(db)
+  const meta = await sql<{ value: string }>`select value from bench_meta where key = 'dataset'`.execute(db)
+  if (meta.rows[0]?.value === fingerprint && env.BENCH_REBUILD !== '1') {
+    say('dataset present (same parameters): reusing it')
+    return
+  }
+  say(`generating dataset ${fingerprint}`)
+  const t0 = performance.now()
+  await sql`set synchronous_commit = off`.execute(db)
+  for (const table of ['feed_item', 'repost', 'like', 'follow', 'post', 'actor', 'local_user', 'bench_meta']) {
+    await sql`truncate ${sql.id(table)}`.execute(db)
+  }
+  await sql`drop table if exists bench_author`.execute(db)
+  // authors 0..A-1 are the tracked accounts, A..A+U-1 the local users (they post too)
+  await sql`create table bench_author (idx int primary key, did text not null)`.execute(db)
+  await sql`insert into bench_author select g, 'did:plc:bench' || lpad(g::text, 16, '0') from generate_series(0, ${n(P.authors - 1)}) g`.execute(db)
+  const userDids = users.map((u) => u.did)
+  await sql`insert into bench_author select ${n(P.authors)} + ordinality - 1, did from unnest(${userDids}::text[]) with ordinality as u(did)`.execute(db)
+  const total = P.authors + P.users
+
+  await sql`
+    insert into actor (did, handle, display_name, description, followers_count, follows_count, posts_count, status)
+    select did, case when idx < ${n(P.authors)} then 'author' || idx || '.bench.test' else 'user' || (idx - ${n(P.authors)}) || '.bench.test' end,
+      'Bench account ' || idx, 'A generated account for the timeline benchmark', 0, 0, ${n(P.postsPerAuthor)}, 'active'
+    from bench_author`.execute(db)
+  say(`actors: ${total} (${Math.round(performance.now() - t0)} ms)`)
+
+  // Posts: every account posts postsPerAuthor times over `days`; 20% are replies to a
+  // pseudo-random other post (parent = root).
+  await sql`
+    insert into post (uri, cid, author_did, text, created_at, indexed_at, sort_at,
+      reply_root_uri, reply_root_cid, reply_parent_uri, reply_parent_cid, record,
+      like_count, repost_count, reply_count, quote_count)
+    select uri, ${CID}::text, did, text, t, t, t,
+      parent, case when parent is null then null else ${CID}::text end,
+      parent, case when parent is null then null else ${CID}::text end,
+      jsonb_build_object('$type', 'app.bsky.feed.post', 'text', text,
+        'createdAt', to_char(t at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+        || case when parent is null then '{}'::jsonb else jsonb_build_object('reply', jsonb_build_object(
+          'root', jsonb_build_object('uri', parent, 'cid', ${CID}::text),
+          'parent', jsonb_build_object('uri', parent, 'cid', ${CID}::text))) end,
+      (random() * 30)::int, (random() * 5)::int, (random() * 5)::int, 0
+    from (
+      select a.did, 'at://' || a.did || '/app.bsky.feed.post/p' || k as uri,
+        'post ' || k || ' by account ' || a.idx as text,
+        now() - random() * make_interval(days => ${n(P.days)}) as t,
+        case when (a.idx * 31 + k * 17) % 5 = 0
+          then 'at://' || p.did || '/app.bsky.feed.post/p' || (1 + (a.idx * 7 + k * 13) % ${n(P.postsPerAuthor)}) end as parent
+      from bench_author a
+      cross join generate_series(1, ${n(P.postsPerAuthor)}) k
+      join bench_author p on p.idx = (a.idx * 7919 + k * 104729) % ${n(total)}
+    ) s`.execute(db)
+  say(`posts: ${total * P.postsPerAuthor} (${Math.round(performance.now() - t0)} ms)`)
+  await sql`insert into feed_item (uri, type, post_uri, originator_did, sort_at) select uri, 'post', uri, author_did, sort_at from post`.execute(db)
+  say(`post feed items (${Math.round(performance.now() - t0)} ms)`)
+
+  await sql`
+    insert into repost (uri, cid, author_did, subject_uri, subject_cid, created_at, indexed_at, sort_at)
+    select 'at://' || r.did || '/app.bsky.feed.repost/r' || g, ${CID}::text, r.did,
+      'at://' || s.did || '/app.bsky.feed.post/p' || (1 + (g * 7) % ${n(P.postsPerAuthor)}), ${CID}::text, t, t, t
+    from (select g, now() - random() * make_interval(days => ${n(P.days)}) as t from generate_series(1, ${n(P.reposts)}) g) x
+    join bench_author r on r.idx = (g * 2654435761) % ${n(total)}
+    join bench_author s on s.idx = (g * 40503 + 11) % ${n(total)}`.execute(db)
+  await sql`insert into feed_item (uri, type, post_uri, originator_did, sort_at) select uri, 'repost', subject_uri, author_did, sort_at from repost`.execute(db)
+  say(`reposts: ${P.reposts} (${Math.round(performance.now() - t0)} ms)`)
+
+  // Follows: each local user follows ~follows distinct tracked authors drawn from a Zipf(1)
+  // popularity (rank = floor(A^u)), plus nothing else.
+  await sql`
+    insert into follow (uri, cid, author_did, subject_did, created_at, indexed_at, sort_at)
+    select 'at://' || u.did || '/app.bsky.graph.follow/f' || s.idx, ${CID}::text, u.did, a.did,
+      now() - interval '31 days', now() - interval '31 days', now() - interval '31 days'
+    from bench_author u
+    cross join lateral (
+      select idx from (
+        select distinct (floor(exp(random() * ln(${n(P.authors)}::float8)))::int - 1 + 0 * u.idx) as idx
+        from generate_series(1, ${n(P.follows * 4)})
+      ) d order by random() limit ${n(P.follows)}
+    ) s
+    join bench_author a on a.idx = s.idx
+    where u.idx >= ${n(P.authors)}`.execute(db)
+  await sql`update actor set follows_count = c from (select author_did, count(*) c from follow group by 1) f where f.author_did = actor.did`.execute(db)
+  await sql`update actor set followers_count = c from (select subject_did, count(*) c from follow group by 1) f where f.subject_did = actor.did`.execute(db)
+  say(`follows (${Math.round(performance.now() - t0)} ms)`)
+
+  // Likes by local users (viewer.like in hydration): 100 each.
+  await sql`
+    insert into "like" (uri, cid, author_did, subject_uri, subject_cid, created_at, indexed_at, sort_at)
+    select 'at://' || u.did || '/app.bsky.feed.like/l' || k, ${CID}::text, u.did,
+      'at://' || s.did || '/app.bsky.feed.post/p' || (1 + (u.idx + k) % ${n(P.postsPerAuthor)}), ${CID}::text, t, t, t
+    from bench_author u cross join generate_series(1, 100) k
+    join bench_author s on s.idx = (u.idx * 131 + k * 977) % ${n(total)}
+    cross join lateral (select now() - random() * make_interval(days => ${n(P.days)}) + 0 * k * interval '1 s' as t) tt
+    where u.idx >= ${n(P.authors)}`.execute(db)
+  await sql`insert into local_user (did, added_by, onboarding_state) select did, 'operator', 'complete' from bench_author where idx >= ${n(P.authors)}`.execute(db)
+  await sql`insert into tracked_did (did, backfill_state) select did, 'complete' from bench_author on conflict do nothing`.execute(db)
+  // index-only scans on feed_item need the visibility map (autovacuum does this live)
+  await sql`vacuum analyze`.execute(db)
+  await sql`insert into bench_meta values ('dataset', ${fingerprint})`.execute(db)
+  const counts = await sql<{ n: string }>`select count(*)::text as n from feed_item`.execute(db)
+  say(`dataset ready: ${counts.rows[0]!.n} feed items in ${Math.round((performance.now() - t0) / 1000)} s`)
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+function summarize(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b)
+  return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN)
+  return Math.round(kb / 1024)
+}
+
+async function main() {
+  say(`parameters ${JSON.stringify(P)}, ${CONCURRENCY} clients, ${SECONDS} s`)
+  const users = await makeUsers(P.users)
+  const database = await Database.connect({ url: DB_URL, schema: SCHEMA, poolSize: 4 }, log as never)
+  let server: ChildProcess | undefined
+  let plcServer: plc.PlcServer | undefined
+  try {
+    await loadDataset(database, users)
+    if (env.BENCH_LOAD_ONLY === '1') return
+
+    // PLC directory with every local user registered.
+    plcServer = plc.PlcServer.create({ db: plc.Database.mock(), port: 0 })
+    const plcListener = await plcServer.start()
+    const plcUrl = `http://127.0.0.1:${(plcListener.address() as net.AddressInfo).port}`
+    const plcClient = new plcLib.Client(plcUrl)
+    for (const u of users) await plcClient.sendOperation(u.did, u.op)
+    say(`PLC at ${plcUrl} with ${users.length} DIDs`)
+
+    const port = await freePort()
+    const url = `http://127.0.0.1:${port}`
+    server = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot(), 'src/bin.ts')], {
+      cwd: projectRoot(),
+      env: {
+        PATH: env.PATH ?? '',
+        HOME: env.HOME ?? '',
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        ROLES: 'api',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        APPVIEW_DID,
+        APPVIEW_URL: 'https://bench.appview.test',
+        DATABASE_URL: DB_URL,
+        DATABASE_SCHEMA: SCHEMA,
+        DATABASE_POOL_SIZE: env.BENCH_POOL_SIZE ?? '16',
+        REDIS_URL: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        PLC_URL: plcUrl,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`${url}/health`)).ok) break
+      } catch {
+        /* not listening yet */
+      }
+      if (i > 600) throw new Error('server did not come up')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    say(`server pid ${server.pid} at ${url}`)
+
+    // A PDS mints a new token for every proxied request; so does this client (ES256K,
+    // signed with Node's crypto so minting costs the load generator next to nothing).
+    const header = Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'ES256K' })).toString('base64url')
+    const mint = (u: LocalUser) => {
+      const iat = Math.floor(Date.now() / 1000)
+      const payload = { iat, iss: u.did, aud: APPVIEW_DID, exp: iat + 60, lxm: LXM, jti: randomBytes(16).toString('hex') }
+      const input = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`
+      const sig = sign('sha256', Buffer.from(input), { key: u.signingKey, dsaEncoding: 'ieee-p1363' })
+      return `${input}.${sig.toString('base64url')}`
+    }
+    // the @atproto way must agree with ours: one request with a createServiceJwt token
+    const check = await createServiceJwt({ iss: users[0]!.did, aud: APPVIEW_DID, lxm: LXM, keypair: users[0]!.key })
+    const checkRes = await fetch(`${url}/xrpc/${LXM}?limit=1`, { headers: { authorization: `Bearer ${check}` } })
+    if (checkRes.status !== 200) throw new Error(`createServiceJwt token refused: ${checkRes.status} ${await checkRes.text()}`)
+
+    const call = async (i: number, cursor?: string) => {
+      const qs = new URLSearchParams({ limit: '50' })
+      if (cursor) qs.set('cursor', cursor)
+      const started = performance.now()
+      const res = await fetch(`${url}/xrpc/${LXM}?${qs}`, { headers: { authorization: `Bearer ${mint(users[i]!)}` } })
+      const body = (await res.json()) as { feed?: unknown[]; cursor?: string; message?: string }
+      const ms = performance.now() - started
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${body.message}`)
+      return { ms, cursor: body.cursor, items: body.feed?.length ?? 0 }
+    }
+
+    // Warm-up: every user once (DID document → key cache, admission, Postgres buffers).
+    let next = 0
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < users.length) await call(next++)
+      }),
+    )
+    say('warm-up done (every user once)')
+
+    const first: number[] = []
+    const deep: number[] = []
+    let items = 0
+    let errors = 0
+    const deadline = performance.now() + SECONDS * 1000
+    const runStart = performance.now()
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < deadline) {
+          const u = Math.floor(Math.random() * users.length)
+          try {
+            let page = await call(u)
+            first.push(page.ms)
+            items += page.items
+            if (Math.random() < 0.4) {
+              const depth = 1 + Math.floor(Math.random() * 5)
+              for (let d = 0; d < depth && page.cursor && performance.now() < deadline; d++) {
+                page = await call(u, page.cursor)
+                deep.push(page.ms)
+                items += page.items
+              }
+            }
+          } catch (err) {
+            errors++
+            if (errors < 5) say(`request failed: ${(err as Error).message}`)
+          }
+        }
+      }),
+    )
+    const elapsed = (performance.now() - runStart) / 1000
+    const rss = peakRssMb(server.pid!)
+    const all = [...first, ...deep]
+
+    // The floor: the same skeleton queries, bare, one at a time.
+    const floorFirst: number[] = []
+    const floorDeep: number[] = []
+    for (let i = 0; i < 300; i++) {
+      const u = users[Math.floor(Math.random() * users.length)]!
+      let t = performance.now()
+      const rows = await getTimelineSkeleton(database.db, u.did, 50)
+      floorFirst.push(performance.now() - t)
+      const last = rows[49]
+      if (last) {
+        // three pages down, as a deep request would be
+        let cursor = { sortAt: last.sortKey, uri: last.uri }
+        for (let d = 0; d < 3; d++) {
+          t = performance.now()
+          const page = await getTimelineSkeleton(database.db, u.did, 50, decodeCursor(encodeCursor(cursor)))
+          floorDeep.push(performance.now() - t)
+          const l = page[49]
+          if (!l) break
+          cursor = { sortAt: l.sortKey, uri: l.uri }
+        }
+      }
+    }
+    const feedItems = await sql<{ n: string }>`select count(*)::text as n from feed_item`.execute(database.db)
+
+    const r = {
+      feedItems: Number(feedItems.rows[0]!.n),
+      seconds: Number(elapsed.toFixed(1)),
+      requests: all.length,
+      errors,
+      requestsPerSecond: Math.round(all.length / elapsed),
+      avgItemsPerPage: Number((items / Math.max(1, all.length)).toFixed(1)),
+      all: summarize(all),
+      firstPage: summarize(first),
+      deepPage: summarize(deep),
+      peakRssMb: rss,
+      floorFirstPage: summarize(floorFirst),
+      floorDeepPage: summarize(floorDeep),
+    }
+    const f = (x: number) => x.toFixed(1)
+    say('results:')
+    console.log(JSON.stringify(r, null, 2))
+    console.log(
+      [
+        `| metric | value |`,
+        `|---|---|`,
+        `| feed items | ${r.feedItems.toLocaleString('en')} |`,
+        `| requests (${r.seconds} s, ${CONCURRENCY} clients) | ${r.requests} (${r.errors} errors) |`,
+        `| requests/s | ${r.requestsPerSecond} |`,
+        `| latency all p50 / p99 | ${f(r.all.p50)} / ${f(r.all.p99)} ms |`,
+        `| first page p50 / p99 | ${f(r.firstPage.p50)} / ${f(r.firstPage.p99)} ms |`,
+        `| deep page p50 / p99 | ${f(r.deepPage.p50)} / ${f(r.deepPage.p99)} ms |`,
+        `| items per page (avg) | ${r.avgItemsPerPage} |`,
+        `| server peak RSS | ${r.peakRssMb} MB |`,
+        `| bare skeleton SQL, first page p50 / p99 | ${f(r.floorFirstPage.p50)} / ${f(r.floorFirstPage.p99)} ms |`,
+        `| bare skeleton SQL, deep page p50 / p99 | ${f(r.floorDeepPage.p50)} / ${f(r.floorDeepPage.p99)} ms |`,
+      ].join('\n'),
+    )
+  } finally {
+    if (server && server.exitCode === null) {
+      server.kill('SIGTERM')
+      await new Promise((r) => server!.once('exit', r))
+    }
+    await plcServer?.destroy().catch(() => {})
+    await database.close()
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})
