@@ -376,6 +376,38 @@ async function main() {
     }
     const feedItems = await sql<{ n: string }>`select count(*)::text as n from feed_item`.execute(database.db)
 
+    // The alternative: a materialised per-user timeline (fan-out on write). Built for a
+    // sample of users only (all 1,000 would be ~30 million rows), its read floor is the
+    // same page from one index range.
+    const sample = users.slice(0, Math.min(users.length, Number(env.BENCH_MATERIALISED_SAMPLE ?? 50)))
+    const mat: number[] = []
+    let matRows = 0
+    if (sample.length > 0) {
+      const db = database.db
+      await sql`drop table if exists bench_mat_timeline`.execute(db)
+      await sql`create unlogged table bench_mat_timeline (viewer_did text not null, sort_at timestamptz not null, uri text not null)`.execute(db)
+      await sql`
+        insert into bench_mat_timeline
+        select v.did, fi.sort_at, fi.uri
+        from unnest(${sample.map((u) => u.did)}::text[]) v(did)
+        join lateral (select v.did as d union select subject_did from follow where author_did = v.did) f on true
+        join feed_item fi on fi.originator_did = f.d`.execute(db)
+      await sql`create index on bench_mat_timeline (viewer_did, sort_at desc, uri desc) include (uri)`.execute(db)
+      await sql`vacuum analyze bench_mat_timeline`.execute(db)
+      matRows = Number((await sql<{ n: string }>`select count(*)::text as n from bench_mat_timeline`.execute(db)).rows[0]!.n)
+      for (let i = 0; i < 300; i++) {
+        const u = sample[Math.floor(Math.random() * sample.length)]!
+        const t = performance.now()
+        await sql`
+          select fi.uri, fi.type, fi.post_uri, fi.originator_did, fi.sort_at
+          from (select sort_at, uri from bench_mat_timeline where viewer_did = ${u.did}
+                order by sort_at desc, uri desc limit 51) k
+          join feed_item fi on fi.uri = k.uri order by k.sort_at desc, k.uri desc`.execute(db)
+        mat.push(performance.now() - t)
+      }
+      await sql`drop table bench_mat_timeline`.execute(db)
+    }
+
     const r = {
       feedItems: Number(feedItems.rows[0]!.n),
       seconds: Number(elapsed.toFixed(1)),
@@ -389,6 +421,9 @@ async function main() {
       peakRssMb: rss,
       floorFirstPage: summarize(floorFirst),
       floorDeepPage: summarize(floorDeep),
+      materialisedSampleUsers: sample.length,
+      materialisedRowsPerUser: Math.round(matRows / Math.max(1, sample.length)),
+      materialisedFloorFirstPage: summarize(mat),
     }
     const f = (x: number) => x.toFixed(1)
     say('results:')
@@ -407,6 +442,7 @@ async function main() {
         `| server peak RSS | ${r.peakRssMb} MB |`,
         `| bare skeleton SQL, first page p50 / p99 | ${f(r.floorFirstPage.p50)} / ${f(r.floorFirstPage.p99)} ms |`,
         `| bare skeleton SQL, deep page p50 / p99 | ${f(r.floorDeepPage.p50)} / ${f(r.floorDeepPage.p99)} ms |`,
+        `| materialised timeline (${r.materialisedSampleUsers} users, ${r.materialisedRowsPerUser} rows each), first page p50 / p99 | ${f(r.materialisedFloorFirstPage.p50)} / ${f(r.materialisedFloorFirstPage.p99)} ms |`,
       ].join('\n'),
     )
   } finally {
