@@ -123,9 +123,17 @@ export async function backfillRepo(
   let pages = 0
   for (const collection of BACKFILL_COLLECTIONS) {
     const state = (progress.collections[collection] ??= { done: false })
-    while (!state.done) {
+    // One page is fetched ahead while the current one is indexed (listing and indexing overlap).
+    const fetchPage = (cursor: string | undefined) => {
+      const p = deps.pds.listRecords(did, collection, { cursor, limit: PAGE_LIMIT })
+      p.catch(() => {}) // observed when awaited; not an unhandled rejection if we stop first
+      return p
+    }
+    let next: Promise<ListRecordsPage> | undefined = state.done ? undefined : fetchPage(state.cursor)
+    while (next) {
       signal?.throwIfAborted()
-      const page = await deps.pds.listRecords(did, collection, { cursor: state.cursor, limit: PAGE_LIMIT })
+      const page = await next
+      next = undefined
       pages++
       let newerThanHorizon = 0
       const items: Array<{ op: IndexOp; ctx: OpContext }> = []
@@ -142,6 +150,15 @@ export async function backfillRepo(
         items.push({ op, ctx: { source: 'backfill' } })
       }
       progress.malformed += page.malformed
+      // Newest first (by rkey, i.e. creation order): once a page ends in a record older than
+      // the horizon, every later page is older too. Back-dated records inside a page are
+      // skipped individually above.
+      const lastCreated = page.records.length > 0 ? createdAtOf(page.records[page.records.length - 1]!.value) : undefined
+      const pastHorizon =
+        horizon !== null && page.records.length > 0 && (newerThanHorizon === 0 || (lastCreated !== undefined && lastCreated < horizon))
+      const done = pastHorizon || !page.cursor || page.records.length === 0
+      if (!done) next = fetchPage(page.cursor)
+
       let pageIndexed = 0
       if (items.length > 0) {
         const res = await deps.indexer.applyBatch(items)
@@ -151,15 +168,9 @@ export async function backfillRepo(
         deps.metrics?.recordsIndexed.inc({ collection }, res.indexed)
         if (res.skipped) deps.metrics?.recordsMalformed.inc({ collection }, res.skipped)
       }
-      // Newest first (by rkey, i.e. creation order): once a page ends in a record older than
-      // the horizon, every later page is older too. Back-dated records inside a page are
-      // skipped individually above.
-      const lastCreated = page.records.length > 0 ? createdAtOf(page.records[page.records.length - 1]!.value) : undefined
-      const pastHorizon =
-        horizon !== null && page.records.length > 0 && (newerThanHorizon === 0 || (lastCreated !== undefined && lastCreated < horizon))
       if (pastHorizon) progress.horizonReached = true
       state.cursor = page.cursor
-      state.done = pastHorizon || !page.cursor || page.records.length === 0
+      state.done = done
       await saveProgress(db, did, progress, pageIndexed)
     }
   }

@@ -463,8 +463,11 @@ export class FirehoseBridge {
     await this.chain
   }
 
-  async close(): Promise<void> {
-    await this.firehose.destroy()
+  private closing?: Promise<void>
+
+  close(): Promise<void> {
+    this.closing ??= this.firehose.destroy()
+    return this.closing
   }
 
   private nextTimeUs(): number {

@@ -19,6 +19,8 @@ export interface BackfillEnvOptions {
   /** PDS client tuning for the worker (short backoffs keep failure tests fast). */
   pdsClient?: Partial<PdsClientOptions>
   gapCheckMs?: number
+  /** Reuse a running network (benchmarks); close() then leaves it running. */
+  network?: TestNetwork
 }
 
 export interface BackfillEnv {
@@ -35,7 +37,7 @@ export interface BackfillEnv {
 }
 
 export async function startBackfillEnv(opts: BackfillEnvOptions = {}): Promise<BackfillEnv> {
-  const net = await TestNetwork.start({ faultProxy: opts.faultProxy })
+  const net = opts.network ?? (await TestNetwork.start({ faultProxy: opts.faultProxy }))
   const js = await TestJetstream.start()
   const stream = { deliver: true }
   const bridge = await net.startBridge((e) => {
@@ -95,8 +97,9 @@ export async function startBackfillEnv(opts: BackfillEnvOptions = {}): Promise<B
     },
     async close() {
       await app.close().catch(() => {})
+      await bridge.close().catch(() => {})
       await js.close().catch(() => {})
-      await net.close()
+      if (!opts.network) await net.close()
     },
   }
 }

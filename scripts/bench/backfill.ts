@@ -1,0 +1,160 @@
+// Backfill benchmark (npm run bench:backfill), against a real PDS + PLC on loopback:
+//   1. one account with 10,000 posts, followed by a local user: time from the follow event
+//      to all 10,000 posts indexed; floor = a bare listRecords walk of the same repo;
+//   2. onboarding one user who follows 200 accounts of 50 posts each: time from admission
+//      to every followee's posts indexed; floor = bare listRecords walks of the same repos
+//      (follows + 200 × posts) at the worker's concurrency.
+// Each scenario runs RUNS times (fresh DB schema, same PDS data) and the median is reported.
+// Targets (issue 4): 10,000-post history ≤ 10 s and ≤ 1.5× its floor; onboarding ≤ 30 s.
+import os from 'node:os'
+import { PdsClient } from '../../src/backfill/pds-client.js'
+import { createLogger } from '../../src/logger.js'
+import { Identity } from '../../src/identity/identity.js'
+import { testConfig } from '../../test/_util/config.js'
+import { TestNetwork, createFollow, seedPosts, waitFor, type TestAccount } from '../../test/_util/network.js'
+import { startBackfillEnv, type BackfillEnv } from '../../test/backfill/harness.js'
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const HISTORY_POSTS = Number(process.env.BENCH_HISTORY_POSTS ?? 10_000)
+const FOLLOWEES = Number(process.env.BENCH_FOLLOWEES ?? 200)
+const FOLLOWEE_POSTS = Number(process.env.BENCH_FOLLOWEE_POSTS ?? 50)
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+
+async function countPosts(env: BackfillEnv, dids: string[]): Promise<number> {
+  const row = await env.app.db
+    .selectFrom('post')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('author_did', 'in', dids)
+    .executeTakeFirst()
+  return Number(row?.n ?? 0)
+}
+
+async function walk(pds: PdsClient, did: string, collection: string): Promise<number> {
+  let cursor: string | undefined
+  let n = 0
+  do {
+    const page = await pds.listRecords(did, collection, { cursor, limit: 100 })
+    n += page.records.length
+    cursor = page.records.length ? page.cursor : undefined
+  } while (cursor)
+  return n
+}
+
+async function pool<T>(items: T[], concurrency: number, fn: (t: T) => Promise<unknown>): Promise<void> {
+  let i = 0
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (i < items.length) await fn(items[i++]!)
+    }),
+  )
+}
+
+async function main(): Promise<void> {
+  const log = createLogger(testConfig())
+  console.log(`backfill benchmark: ${os.cpus().length} cores, node ${process.version}, runs ${RUNS}`)
+
+  // One PDS for every run: seeding is the slow part and the data does not change.
+  const net = await TestNetwork.start()
+  const identity = new Identity({ plcUrl: net.plcUrl, devLocalNetwork: true, log })
+  const bare = new PdsClient({ identity, log, requestTimeoutMs: 15_000, concurrency: 16, perHostConcurrency: 8 })
+
+  let t = Date.now()
+  const author = await net.createAccount('benchauthor')
+  await seedPosts(author, HISTORY_POSTS, { prefix: 'history' })
+  console.log(`seeded ${HISTORY_POSTS} posts in ${secs(Date.now() - t)}`)
+  t = Date.now()
+  const followees: TestAccount[] = []
+  for (let i = 0; i < FOLLOWEES; i++) {
+    const f = await net.createAccount(`benchf${i}`)
+    await seedPosts(f, FOLLOWEE_POSTS, { prefix: `f${i}` })
+    followees.push(f)
+  }
+  const onboarder = await net.createAccount('benchonboarder')
+  const writes = followees.map((f) => ({
+    $type: 'com.atproto.repo.applyWrites#create' as const,
+    collection: 'app.bsky.graph.follow',
+    value: { $type: 'app.bsky.graph.follow', subject: f.did, createdAt: new Date().toISOString() },
+  }))
+  for (let i = 0; i < writes.length; i += 200) {
+    await onboarder.agent.com.atproto.repo.applyWrites({ repo: onboarder.did, writes: writes.slice(i, i + 200) })
+  }
+  console.log(`seeded ${FOLLOWEES} accounts × ${FOLLOWEE_POSTS} posts + follows in ${secs(Date.now() - t)}`)
+
+  const history: number[] = []
+  const historyFloor: number[] = []
+  const onboarding: number[] = []
+  const onboardingFloor: number[] = []
+  const onboardingFloorSeq: number[] = []
+  for (let run = 1; run <= RUNS; run++) {
+    // Floors first (warm PDS caches for both sides alike).
+    await identity.resolveDid(author.did)
+    t = performance.now()
+    const listed = await walk(bare, author.did, 'app.bsky.feed.post')
+    historyFloor.push(performance.now() - t)
+    if (listed !== HISTORY_POSTS) throw new Error(`floor walk listed ${listed} posts`)
+
+    t = performance.now()
+    await walk(bare, onboarder.did, 'app.bsky.graph.follow')
+    await pool(followees, 8, (f) => walk(bare, f.did, 'app.bsky.feed.post'))
+    onboardingFloor.push(performance.now() - t)
+    t = performance.now()
+    await walk(bare, onboarder.did, 'app.bsky.graph.follow')
+    for (const f of followees) await walk(bare, f.did, 'app.bsky.feed.post')
+    onboardingFloorSeq.push(performance.now() - t)
+
+    // A fresh AppView (schema) on the same PDS for each run.
+    const env = await startBackfillEnvOn(net)
+    try {
+      const reader = await net.createAccount(`benchreader${run}`)
+      await env.app.ctx.onboarding.admit(reader.did, 'operator')
+      await env.settle()
+
+      t = performance.now()
+      await createFollow(reader, author.did)
+      await waitFor(async () => (await countPosts(env, [author.did])) >= HISTORY_POSTS, { timeoutMs: 300_000, intervalMs: 20 })
+      history.push(performance.now() - t)
+
+      t = performance.now()
+      await env.app.ctx.onboarding.admit(onboarder.did, 'request')
+      const dids = followees.map((f) => f.did)
+      await waitFor(async () => (await countPosts(env, dids)) >= FOLLOWEES * FOLLOWEE_POSTS, {
+        timeoutMs: 600_000,
+        intervalMs: 50,
+      })
+      onboarding.push(performance.now() - t)
+      console.log(
+        `run ${run}: history ${secs(history.at(-1)!)} (floor ${secs(historyFloor.at(-1)!)}), onboarding ${secs(onboarding.at(-1)!)} (floor ${secs(onboardingFloor.at(-1)!)} at 8 parallel, ${secs(onboardingFloorSeq.at(-1)!)} sequential)`,
+      )
+    } finally {
+      await env.close()
+    }
+  }
+
+  const h = median(history)
+  const hf = median(historyFloor)
+  const o = median(onboarding)
+  const of = median(onboardingFloor)
+  console.log('')
+  console.log(`| scenario | median | floor (median) | ratio | target |`)
+  console.log(`|---|---|---|---|---|`)
+  console.log(`| ${HISTORY_POSTS}-post history, follow → all indexed | ${secs(h)} | ${secs(hf)} (bare listRecords walk) | ${(h / hf).toFixed(2)}× | ≤ 10 s, ≤ 1.5× |`)
+  console.log(
+    `| onboarding: ${FOLLOWEES} follows × ${FOLLOWEE_POSTS} posts | ${secs(o)} | ${secs(of)} (walks, 8 parallel); ${secs(median(onboardingFloorSeq))} sequential | ${(o / of).toFixed(2)}× | ≤ 30 s |`,
+  )
+  await net.close()
+}
+
+/** A fresh App (own schema) and Jetstream on an existing network. */
+async function startBackfillEnvOn(net: BackfillEnv['net']): Promise<BackfillEnv> {
+  return startBackfillEnv({ network: net })
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err)
+    process.exit(1)
+  },
+)
