@@ -19,7 +19,8 @@
 //
 // Env: BENCH_DATABASE_URL (default postgres://127.0.0.1:5432/appview_bench), BENCH_USERS,
 // BENCH_AUTHORS, BENCH_FOLLOWS, BENCH_POSTS_PER_AUTHOR, BENCH_REPOSTS, BENCH_SECONDS,
-// BENCH_CONCURRENCY, BENCH_REBUILD=1 (regenerate the dataset), BENCH_LOAD_ONLY=1 (only build it).
+// BENCH_CONCURRENCY, BENCH_REBUILD=1 (regenerate the dataset), BENCH_LOAD_ONLY=1 (only build it),
+// BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. --cpu-prof).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -112,9 +113,16 @@ async function loadDataset(database: Database, users: LocalUser[]): Promise<void
   say(`generating dataset ${fingerprint}`)
   const t0 = performance.now()
   await sql`set synchronous_commit = off`.execute(db)
-  for (const table of ['feed_item', 'repost', 'like', 'follow', 'post', 'actor', 'local_user', 'bench_meta']) {
-    await sql`truncate ${sql.id(table)}`.execute(db)
-  }
+  // Posts are the slow step (minutes): kept when a previous, interrupted build finished them.
+  const postCount = Number((await sql<{ n: string }>`select count(*)::text as n from post`.execute(db)).rows[0]!.n)
+  const postItems = Number(
+    (await sql<{ n: string }>`select count(*)::text as n from feed_item where type = 'post'`.execute(db)).rows[0]!.n,
+  )
+  const keepPosts = postCount === (P.authors + P.users) * P.postsPerAuthor && postItems === postCount
+  const tables = ['repost', 'like', 'follow', 'actor', 'local_user', 'tracked_did', 'bench_meta']
+  if (!keepPosts) tables.push('feed_item', 'post')
+  for (const table of tables) await sql`truncate ${sql.id(table)}`.execute(db)
+  if (keepPosts) await sql`delete from feed_item where type = 'repost'`.execute(db)
   await sql`drop table if exists bench_author`.execute(db)
   // authors 0..A-1 are the tracked accounts, A..A+U-1 the local users (they post too)
   await sql`create table bench_author (idx int primary key, did text not null)`.execute(db)
@@ -132,7 +140,8 @@ async function loadDataset(database: Database, users: LocalUser[]): Promise<void
 
   // Posts: every account posts postsPerAuthor times over `days`; 20% are replies to a
   // pseudo-random other post (parent = root).
-  await sql`
+  if (keepPosts) say('posts: kept from the previous build')
+  else await sql`
     insert into post (uri, cid, author_did, text, created_at, indexed_at, sort_at,
       reply_root_uri, reply_root_cid, reply_parent_uri, reply_parent_cid, record,
       like_count, repost_count, reply_count, quote_count)
@@ -156,16 +165,18 @@ async function loadDataset(database: Database, users: LocalUser[]): Promise<void
       join bench_author p on p.idx = (a.idx * 7919 + k * 104729) % ${n(total)}
     ) s`.execute(db)
   say(`posts: ${total * P.postsPerAuthor} (${Math.round(performance.now() - t0)} ms)`)
-  await sql`insert into feed_item (uri, type, post_uri, originator_did, sort_at) select uri, 'post', uri, author_did, sort_at from post`.execute(db)
+  if (!keepPosts) {
+    await sql`insert into feed_item (uri, type, post_uri, originator_did, sort_at) select uri, 'post', uri, author_did, sort_at from post`.execute(db)
+  }
   say(`post feed items (${Math.round(performance.now() - t0)} ms)`)
 
   await sql`
     insert into repost (uri, cid, author_did, subject_uri, subject_cid, created_at, indexed_at, sort_at)
     select 'at://' || r.did || '/app.bsky.feed.repost/r' || g, ${CID}::text, r.did,
-      'at://' || s.did || '/app.bsky.feed.post/p' || (1 + (g * 7) % ${n(P.postsPerAuthor)}), ${CID}::text, t, t, t
+      'at://' || s.did || '/app.bsky.feed.post/p' || (1 + (g::bigint * 7) % ${n(P.postsPerAuthor)}), ${CID}::text, t, t, t
     from (select g, now() - random() * make_interval(days => ${n(P.days)}) as t from generate_series(1, ${n(P.reposts)}) g) x
-    join bench_author r on r.idx = (g * 2654435761) % ${n(total)}
-    join bench_author s on s.idx = (g * 40503 + 11) % ${n(total)}`.execute(db)
+    join bench_author r on r.idx = (g::bigint * 2654435761) % ${n(total)}
+    join bench_author s on s.idx = (g::bigint * 40503 + 11) % ${n(total)}`.execute(db)
   await sql`insert into feed_item (uri, type, post_uri, originator_did, sort_at) select uri, 'repost', subject_uri, author_did, sort_at from repost`.execute(db)
   say(`reposts: ${P.reposts} (${Math.round(performance.now() - t0)} ms)`)
 
@@ -253,7 +264,8 @@ async function main() {
 
     const port = await freePort()
     const url = `http://127.0.0.1:${port}`
-    server = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot(), 'src/bin.ts')], {
+    const nodeArgs = (env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean) // e.g. --cpu-prof
+    server = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(projectRoot(), 'src/bin.ts')], {
       cwd: projectRoot(),
       env: {
         PATH: env.PATH ?? '',

@@ -14,10 +14,17 @@ export interface DidDocumentSource {
 export function signingKeysFrom(identity: SigningKeyResolver & Partial<DidDocumentSource>): SigningKeyResolver {
   if (typeof identity.resolveDidDocument !== 'function') return identity
   const source = identity as DidDocumentSource
+  // Reading a legacy key means elliptic-curve point arithmetic: do it once per cached document.
+  const keyOfDoc = new WeakMap<object, string | undefined>()
   return {
     async resolveAtprotoKey(did: string, forceRefresh: boolean): Promise<string> {
       const doc = await source.resolveDidDocument(did, forceRefresh)
-      const key = getKey(doc as Parameters<typeof getKey>[0])
+      let key: string | undefined
+      if (doc && typeof doc === 'object' && keyOfDoc.has(doc)) key = keyOfDoc.get(doc)
+      else {
+        key = getKey(doc as Parameters<typeof getKey>[0])
+        if (doc && typeof doc === 'object') keyOfDoc.set(doc, key)
+      }
       if (!key) throw new Error(`${did}: the DID document has no usable #atproto signing key`)
       return key
     },
