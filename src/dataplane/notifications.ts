@@ -48,6 +48,24 @@ function decodeNotificationCursor(cursor: string | undefined): Cursor | undefine
   return { sortAt, id }
 }
 
+/**
+ * What the recipient never sees, computed once per query (small sets, hashed anti-joins):
+ * accounts they mute or block or that block them, and the posts of threads they muted
+ * (the roots and every reply under them).
+ */
+function hiddenSets(recipient: string): RawBuilder<unknown> {
+  return sql`
+    with hidden_author as materialized (
+      select subject_did as did from mute_actor where muter_did = ${recipient}
+      union select subject_did from block where author_did = ${recipient}
+      union select author_did from block where subject_did = ${recipient}
+    ), hidden_post as materialized (
+      select root_uri as uri from mute_thread where muter_did = ${recipient}
+      union select p.uri from mute_thread mt join post p on p.reply_root_uri = mt.root_uri
+        where mt.muter_did = ${recipient}
+    )`
+}
+
 /** The filters shared by the list and the unread count (n = notification). */
 function visibleTo(recipient: string, filter: NotificationFilter): RawBuilder<unknown> {
   const reasons = filter.reasons?.length ? filter.reasons : null
@@ -68,16 +86,9 @@ function visibleTo(recipient: string, filter: NotificationFilter): RawBuilder<un
             select 1 from follow f where f.author_did = ${recipient} and f.subject_did = n.author_did))`
         : sql``
     }
-    and not exists (select 1 from mute_actor m where m.muter_did = ${recipient} and m.subject_did = n.author_did)
-    and not exists (select 1 from block b where b.author_did = ${recipient} and b.subject_did = n.author_did)
-    and not exists (select 1 from block b where b.author_did = n.author_did and b.subject_did = ${recipient})
-    and not exists (
-      select 1 from mute_thread mt
-      left join post p on p.uri = n.record_uri
-      left join post s on s.uri = n.reason_subject
-      where mt.muter_did = ${recipient}
-        and mt.root_uri in (coalesce(p.reply_root_uri, p.uri), coalesce(s.reply_root_uri, s.uri))
-    )`
+    and not exists (select 1 from hidden_author h where h.did = n.author_did)
+    and not exists (select 1 from hidden_post h where h.uri = n.record_uri)
+    and not exists (select 1 from hidden_post h where h.uri = n.reason_subject)`
 }
 
 /** Newest first, `limit + 1` rows (the caller pages with the extra one). */
@@ -90,6 +101,7 @@ export async function listNotificationRows(
 ): Promise<NotificationRow[]> {
   const c = decodeNotificationCursor(cursor)
   const res = await sql<NotificationRow>`
+    ${hiddenSets(recipient)}
     select n.id::text as "id", n.author_did as "authorDid", n.reason, n.reason_subject as "reasonSubject",
       n.record_uri as "recordUri", n.record_cid as "recordCid", n.indexed_at as "indexedAt",
       to_char(n.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "sortKey"
@@ -104,6 +116,7 @@ export async function listNotificationRows(
 /** Notifications indexed after `seenAt` (all of them when never seen). */
 export async function countUnread(db: Db, recipient: string, seenAt: Date | undefined, filter: NotificationFilter) {
   const res = await sql<{ n: string }>`
+    ${hiddenSets(recipient)}
     select count(*)::text as n from notification n
     where ${visibleTo(recipient, filter)}
     ${seenAt ? sql`and n.indexed_at > ${seenAt}` : sql``}`.execute(db)

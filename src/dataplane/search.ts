@@ -16,9 +16,22 @@ export function normalizeActorTerm(q: string): string {
   return q.trim().replace(/^@/, '').toLowerCase()
 }
 
+/** A tsquery prefix term for the last word of `term` (letters and digits only). */
+function wordPrefixQuery(term: string): string | undefined {
+  const words = term.split(/[^\p{L}\p{N}]+/u).filter(Boolean)
+  const last = words[words.length - 1]
+  return last ? `${last}:*` : undefined
+}
+
+// Candidates per index branch: enough to rank well for a typeahead, bounded for a 1-letter
+// prefix over a million actors.
+const ACTOR_CANDIDATES = 500
+
 /**
  * Accounts whose handle or display name (or a word of it) starts with `term`. Ranked:
  * accounts the viewer follows first, then exact handle, handle prefix, then by followers.
+ * Each way of matching is its own indexed branch (handle prefix, display-name prefix,
+ * display-name word prefix, the viewer's follows), bounded, then ranked together.
  * Offset-paged (the ranking is not a stable key).
  */
 export async function searchActorDids(
@@ -30,11 +43,19 @@ export async function searchActorDids(
 ): Promise<string[]> {
   if (!term) return []
   const prefix = prefixPattern(term)
-  const wordPrefix = `% ${prefix}`
+  const words = wordPrefixQuery(term)
+  const matches = sql`(lower(a.handle) like ${prefix} or lower(a.display_name) like ${prefix}
+    ${words ? sql`or to_tsvector('simple', coalesce(a.display_name, '')) @@ to_tsquery('simple', ${words})` : sql``})`
+  const cap = Math.max(ACTOR_CANDIDATES, offset + limit)
   const res = await sql<{ did: string }>`
-    select a.did from actor a
-    where a.status = 'active'
-      and (lower(a.handle) like ${prefix} or lower(a.display_name) like ${prefix} or lower(a.display_name) like ${wordPrefix})
+    with candidate as (
+      (select did from actor where lower(handle) like ${prefix} limit ${cap})
+      union (select did from actor where lower(display_name) like ${prefix} limit ${cap})
+      ${words ? sql`union (select did from actor where to_tsvector('simple', coalesce(display_name, '')) @@ to_tsquery('simple', ${words}) limit ${cap})` : sql``}
+      ${viewer ? sql`union (select subject_did from follow where author_did = ${viewer})` : sql``}
+    )
+    select a.did from candidate c join actor a on a.did = c.did
+    where a.status = 'active' and ${matches}
     order by
       ${viewer ? sql`exists (select 1 from follow f where f.author_did = ${viewer} and f.subject_did = a.did) desc,` : sql``}
       (lower(a.handle) = ${term}) desc,
@@ -158,20 +179,64 @@ export async function searchPostUris(db: Db, s: PostSearch, limit: number, curso
     }
   }
   const keyset = decodeCursor(cursor)
-  const res = await sql<{ uri: string; sortKey: string }>`
-    select p.uri, to_char(p.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "sortKey"
-    from post p join actor a on a.did = p.author_did
-    where ${cond}
-      ${keyset ? sql`and (p.sort_at, p.uri) < (${keyset.sortAt}::timestamptz, ${keyset.uri})` : sql``}
-    order by p.sort_at desc, p.uri desc
-    limit ${limit + 1}`.execute(db)
-  const rows = res.rows
+  const after = keyset ? sql`and (p.sort_at, p.uri) < (${keyset.sortAt}::timestamptz, ${keyset.uri})` : sql``
+  const rows =
+    (s.query ? await recentFromMatches(db, s, after, limit) : undefined) ??
+    (
+      await sql<{ uri: string; sortKey: string }>`
+        select p.uri, ${SORT_KEY} as "sortKey"
+        from post p join actor a on a.did = p.author_did
+        where ${cond} ${after}
+        order by p.sort_at desc, p.uri desc
+        limit ${limit + 1}`.execute(db)
+    ).rows
   const page = rows.slice(0, limit)
   const last = page[page.length - 1]
   return {
     uris: page.map((r) => r.uri),
     cursor: rows.length > limit && last ? encodeCursor({ sortAt: last.sortKey, uri: last.uri }) : undefined,
   }
+}
+
+const SORT_KEY = sql.raw(`to_char(p.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`)
+
+/**
+ * Newest matches of a text query, the way that is fast for it. A rare query (at most
+ * max(5,000, 0.5% of posts) matches) takes every match from the full-text index and sorts
+ * them; a common one walks the recency index backwards and stops after a page, which finds
+ * a page within about 200 rows per hit. Undefined = common: the caller walks the index.
+ * (Left to itself the planner walks the recency index for rare combinations too, testing
+ * every post it passes: seconds instead of milliseconds.)
+ */
+async function recentFromMatches(
+  db: Db,
+  s: PostSearch,
+  after: RawBuilder<unknown>,
+  limit: number,
+): Promise<Array<{ uri: string; sortKey: string }> | undefined> {
+  return db.transaction().execute(async (tx) => {
+    // Only bitmap scans: the full-text GIN index, and primary keys for the joins.
+    await sql`set local enable_seqscan = off`.execute(tx)
+    await sql`set local enable_indexscan = off`.execute(tx)
+    const est = await sql<{ n: string }>`select greatest(reltuples, 0)::bigint::text as n from pg_class where oid = 'post'::regclass`.execute(tx)
+    const cap = Math.max(5_000, Math.floor(Number(est.rows[0]?.n ?? 0) * 0.005))
+    const count = await sql<{ n: number }>`
+      select count(*)::int as n from (
+        select 1 from post p where to_tsvector('simple', p.text) @@ websearch_to_tsquery('simple', ${s.query})
+        limit ${cap + 1}) x`.execute(tx)
+    if ((count.rows[0]?.n ?? 0) > cap) return undefined
+    const rest = conditions({ ...s, query: undefined })
+    const res = await sql<{ uri: string; sortKey: string }>`
+      with m as materialized (
+        select p.uri from post p where to_tsvector('simple', p.text) @@ websearch_to_tsquery('simple', ${s.query})
+      )
+      select p.uri, ${SORT_KEY} as "sortKey"
+      from m join post p on p.uri = m.uri join actor a on a.did = p.author_did
+      where ${sql.join([sql`a.status = 'active'`, ...rest], sql` and `)} ${after}
+      order by p.sort_at desc, p.uri desc
+      limit ${limit + 1}`.execute(tx)
+    return res.rows
+  })
 }
 
 function decodeOffset(cursor: string | undefined): number {
