@@ -238,6 +238,8 @@ function httpError(res: Response, text: string, url: string): PdsError {
   } catch {
     // not an XRPC error body
   }
+  // The reference PDS answers a missing repo with InvalidRequest "Could not find repo: …".
+  if (name === 'InvalidRequest' && message && /could not find repo/i.test(message)) name = 'RepoNotFound'
   const path = new URL(url).pathname
   const detail = `${path} → ${res.status}${name ? ` ${name}` : ''}${message ? `: ${message}` : ''}`
   let err: PdsError
