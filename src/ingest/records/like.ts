@@ -74,8 +74,9 @@ export const likeProcessor: RecordProcessor = {
         returning uri, author_did, subject_uri
       ), counted as (
         -- = any(array(…)) keeps this an index lookup whatever the planner guesses of ins.
-        update post p set like_count = p.like_count + (select count(*) from ins where ins.subject_uri = p.uri)
-        where p.uri = any(array(select subject_uri from ins))
+        update post p set like_count = p.like_count + c.n
+        from (select subject_uri, count(*)::int as n from ins group by subject_uri) c
+        where p.uri = c.subject_uri and p.uri = any(array(select subject_uri from ins))
       ), authors as (
         insert into actor (did) select distinct author_did from ins on conflict (did) do nothing
       )

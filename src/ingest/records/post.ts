@@ -207,7 +207,8 @@ async function bumpMany(tx: DbTx, column: 'reply_count' | 'quote_count', uris: A
   const targets = uris.filter((u): u is string => u !== null)
   if (targets.length === 0) return
   await sql`
-    update post p set ${sql.ref(column)} = p.${sql.ref(column)} + (select count(*) from unnest(${targets}::text[]) u where u = p.uri)
-    where p.uri = any(${targets}::text[])
+    update post p set ${sql.ref(column)} = p.${sql.ref(column)} + c.n
+    from (select u, count(*)::int as n from unnest(${targets}::text[]) u group by u) c
+    where p.uri = c.u and p.uri = any(${targets}::text[])
   `.execute(tx)
 }

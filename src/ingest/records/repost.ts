@@ -78,8 +78,9 @@ export const repostProcessor: RecordProcessor = {
         on conflict (uri) do nothing
         returning uri, author_did, subject_uri, sort_at
       ), counted as (
-        update post p set repost_count = p.repost_count + (select count(*) from ins where ins.subject_uri = p.uri)
-        where p.uri = any(array(select subject_uri from ins))
+        update post p set repost_count = p.repost_count + c.n
+        from (select subject_uri, count(*)::int as n from ins group by subject_uri) c
+        where p.uri = c.subject_uri and p.uri = any(array(select subject_uri from ins))
       ), items as (
         insert into feed_item (uri, type, post_uri, originator_did, sort_at)
         select ins.uri, 'repost', ins.subject_uri, ins.author_did, ins.sort_at from ins
