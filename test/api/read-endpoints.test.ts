@@ -369,6 +369,29 @@ describe('read endpoints', () => {
       expect(noParents.thread[0].value.moreParents).toBe(true)
     })
 
+    it("fetches ancestors we do not store from their authors' PDSes, hop by hop", async () => {
+      const top = await createPost(carol, 'carol starts, only on her PDS')
+      const mid = await createPost(carol, 'carol continues, only on her PDS', {
+        reply: { root: { uri: top.uri, cid: top.cid }, parent: { uri: top.uri, cid: top.cid } },
+      })
+      const leaf = post(bob.did, {
+        text: 'bob joins',
+        reply: { root: { uri: top.uri, cid: top.cid }, parent: { uri: mid.uri, cid: mid.cid } },
+      })
+      await h.index(leaf)
+      const { thread } = await h.ok('app.bsky.feed.getPostThread', { uri: leaf.uri })
+      expect(thread.parent.post.uri).toBe(mid.uri)
+      expect(thread.parent.post.record.text).toBe('carol continues, only on her PDS')
+      expect(thread.parent.parent.post.uri).toBe(top.uri)
+      expect(thread.parent.parent.post.author.handle).toBe('carol.test')
+      const v2 = await h.ok('app.bsky.unspecced.getPostThreadV2', { anchor: leaf.uri })
+      expect(v2.thread.map((i: any) => [i.uri, i.depth])).toEqual([
+        [top.uri, -2],
+        [mid.uri, -1],
+        [leaf.uri, 0],
+      ])
+    })
+
     it('getPostThreadV2: an anchor we do not hold is #threadItemNotFound (the composer polls for it)', async () => {
       const anchor = `at://${bob.did}/app.bsky.feed.post/3kzzzzzzzzzzz`
       const { thread } = await h.ok('app.bsky.unspecced.getPostThreadV2', { anchor })
