@@ -22,6 +22,9 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}
 `
 
+const PDS_LOOKUPS = new Set(['com.atproto.repo.getRecord', 'com.atproto.identity.resolveHandle'])
+const PDS_LOOKUP_FACTOR = 20
+
 export class RateLimitExceededError extends XRPCError {
   constructor(
     message: string,
@@ -48,7 +51,7 @@ export class RateLimiter {
     this.prefix = deps.prefix ?? 'ratelimit'
     this.refused = new Counter({
       name: 'appview_rate_limited_total',
-      help: 'XRPC calls refused with 429, by scope (user = per DID, ip = anonymous per IP)',
+      help: 'XRPC calls refused with 429, by scope (user = per DID, ip = anonymous per IP, ip-lookup = record/handle lookups a PDS pipes for its users)',
       labelNames: ['scope'],
       registers: [deps.metrics.registry],
     })
@@ -56,14 +59,18 @@ export class RateLimiter {
 
   /** The guard to install on the XRPC router. */
   guard(): CallGuard {
-    return async ({ req, viewer }) => {
+    return async ({ nsid, req, viewer }) => {
       if (viewer) return this.consume('user', viewer.did, this.deps.cfg.perUser)
+      // A PDS pipes these to us without a token on behalf of all its users (getFeed looks
+      // the generator record up through us first): one IP for thousands of people, so they
+      // get a budget of their own, PDS_LOOKUP_FACTOR times the anonymous one.
+      if (PDS_LOOKUPS.has(nsid)) return this.consume('ip-lookup', req.ip, this.deps.cfg.perIp * PDS_LOOKUP_FACTOR)
       return this.consume('ip', req.ip, this.deps.cfg.perIp)
     }
   }
 
   /** Counts one call for `key`; throws RateLimitExceededError past the limit. */
-  async consume(scope: 'user' | 'ip', key: string, limit: number): Promise<Record<string, string> | void> {
+  async consume(scope: 'user' | 'ip' | 'ip-lookup', key: string, limit: number): Promise<Record<string, string> | void> {
     if (limit <= 0) return
     const windowMs = this.deps.cfg.windowSeconds * 1000
     const windowStart = Math.floor(Date.now() / windowMs) * windowMs

@@ -3,6 +3,7 @@
 // the next window lets calls through again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../_util/app.js'
+import { items, newDid, post } from '../../_util/index-ops.js'
 
 let a: TestApp
 let b: TestApp
@@ -67,6 +68,26 @@ describe('rate limits', () => {
 
     const metrics = await a.app.http!.inject({ url: '/metrics' })
     expect(metrics.body).toMatch(/appview_rate_limited_total\{scope="ip"\} [1-9]/)
+  })
+
+  it('lookups a PDS pipes for all its users have their own, larger per-IP budget', async () => {
+    await freshWindow(2)
+    const ip = '203.0.113.99'
+    for (let i = 0; i < LIMIT; i++) expect((await call(a, ip)).statusCode).toBe(200)
+    expect((await call(a, ip)).statusCode).toBe(429)
+    // com.atproto.repo.getRecord from the same IP still goes through, on its own budget.
+    const stored = post(newDid(), { text: 'a record a PDS asks us for' })
+    await a.ctx.indexer.applyBatch(items([stored]))
+    const [, , repo, collection, rkey] = stored.uri.split('/')
+    for (let i = 0; i < LIMIT + 2; i++) {
+      const res = await a.app.http!.inject({
+        url: `/xrpc/com.atproto.repo.getRecord?repo=${repo}&collection=${collection}&rkey=${rkey}`,
+        remoteAddress: '127.0.0.1',
+        headers: { 'x-forwarded-for': ip },
+      })
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['ratelimit-limit']).toBe(String(LIMIT * 20))
+    }
   })
 
   it('refuses a request body over the size limit with 413, not a crash', async () => {
