@@ -84,19 +84,22 @@ export class PdsClient {
     this.maxDelayMs = opts.maxDelayMs ?? 15_000
     this.maxResponseBytes = opts.maxResponseBytes ?? 16 * 1024 * 1024
     if (opts.registry) {
-      this.inFlight = new Gauge({
+      // Several clients may share one registry (a differently tuned client in tests): reuse.
+      const registry = opts.registry
+      const existing = <T>(name: string) => registry.getSingleMetric(name) as T | undefined
+      this.inFlight = existing<Gauge<'host'>>('appview_pds_requests_in_flight') ?? new Gauge({
         name: 'appview_pds_requests_in_flight',
         help: 'Outbound requests to PDSes currently in flight, by host',
         labelNames: ['host'],
         registers: [opts.registry],
       })
-      this.requests = new Counter({
+      this.requests = existing<Counter<'host' | 'outcome'>>('appview_pds_requests_total') ?? new Counter({
         name: 'appview_pds_requests_total',
         help: 'Outbound PDS requests by host and outcome (ok, or the failure reason)',
         labelNames: ['host', 'outcome'],
         registers: [opts.registry],
       })
-      this.retries = new Counter({
+      this.retries = existing<Counter<'reason'>>('appview_pds_retries_total') ?? new Counter({
         name: 'appview_pds_retries_total',
         help: 'Outbound PDS requests retried, by reason',
         labelNames: ['reason'],

@@ -235,6 +235,18 @@ describe('backfill', () => {
     expect((await tracked(user.did))?.backfill_state).toBe('complete')
   })
 
+  it('exposes jobs by state, records indexed, errors by reason and per-host in-flight requests', async () => {
+    const text = await env.app.ctx.metrics.text()
+    const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN)
+    expect(value(/^appview_backfill_records_indexed_total\{collection="app.bsky.feed.post"\} (\d+)$/m)).toBeGreaterThan(300)
+    expect(value(/^appview_backfill_jobs\{state="failed"\} (\d+)$/m)).toBeGreaterThanOrEqual(1)
+    expect(value(/^appview_backfill_jobs\{state="completed"\} (\d+)$/m)).toBeGreaterThanOrEqual(5)
+    expect(value(/^appview_backfill_errors_total\{reason="unreachable"\} (\d+)$/m)).toBeGreaterThanOrEqual(2)
+    expect(value(/^appview_backfill_errors_total\{reason="identity"\} (\d+)$/m)).toBeGreaterThanOrEqual(100)
+    expect(text).toMatch(new RegExp(`^appview_pds_requests_in_flight\\{host="${new URL(env.net.pdsUrl).host}"\\} 0$`, 'm'))
+    expect(value(/^appview_pds_retries_total\{reason="http_500"\} (\d+)$/m)).toBeGreaterThanOrEqual(2)
+  })
+
   it('a second request for a DID already queued does not duplicate the job', async () => {
     const queue = env.app.ctx.backfillQueue
     const did = 'did:plc:duplicatecheckaaaaaaaaa'

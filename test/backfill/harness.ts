@@ -65,6 +65,7 @@ export async function startBackfillEnv(opts: BackfillEnvOptions = {}): Promise<B
             pds: new PdsClient({
               identity: ctx.identity,
               log: ctx.log,
+              registry: ctx.metrics.registry,
               requestTimeoutMs: ctx.cfg.backfill.requestTimeoutMs,
               concurrency: ctx.cfg.backfill.concurrency * 2,
               perHostConcurrency: ctx.cfg.backfill.perHostConcurrency,
