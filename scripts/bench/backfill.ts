@@ -137,11 +137,14 @@ async function main(): Promise<void> {
   const o = median(onboarding)
   const of = median(onboardingFloor)
   console.log('')
-  console.log(`| scenario | median | floor (median) | ratio | target |`)
+  console.log(`| scenario | median | floor (median) | ratio (median of per-run ratios) | target |`)
   console.log(`|---|---|---|---|---|`)
-  console.log(`| ${HISTORY_POSTS}-post history, follow → all indexed | ${secs(h)} | ${secs(hf)} (bare listRecords walk) | ${(h / hf).toFixed(2)}× | ≤ 10 s, ≤ 1.5× |`)
+  // Ratios are taken within each run (same load on the machine), then the median of those.
+  const hr = median(history.map((x, i) => x / historyFloor[i]!))
+  const or = median(onboarding.map((x, i) => x / onboardingFloor[i]!))
+  console.log(`| ${HISTORY_POSTS}-post history, follow → all indexed | ${secs(h)} | ${secs(hf)} (bare listRecords walk) | ${hr.toFixed(2)}× | ≤ 10 s, ≤ 1.5× |`)
   console.log(
-    `| onboarding: ${FOLLOWEES} follows × ${FOLLOWEE_POSTS} posts | ${secs(o)} | ${secs(of)} (walks, 8 parallel); ${secs(median(onboardingFloorSeq))} sequential | ${(o / of).toFixed(2)}× | ≤ 30 s |`,
+    `| onboarding: ${FOLLOWEES} follows × ${FOLLOWEE_POSTS} posts | ${secs(o)} | ${secs(of)} (walks, 8 parallel); ${secs(median(onboardingFloorSeq))} sequential | ${or.toFixed(2)}× | ≤ 30 s |`,
   )
   await net.close()
 }

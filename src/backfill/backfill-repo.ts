@@ -10,6 +10,7 @@
 //                       retried or restarted job continues where it stopped
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
+import { errorMessage } from '../errors.js'
 import { INVALID_HANDLE } from '../identity/identity.js'
 import type { Logger } from '../logger.js'
 import type { IndexOp, OpContext, RecordWriteOp } from '../ingest/ops.js'
@@ -191,10 +192,15 @@ export async function backfillRepo(
   }
   if (deps.identity) {
     // The handle shown in views: verified both ways, else handle.invalid (stored as unknown).
-    const { handle } = await deps.identity.resolveDid(did)
-    await deps.indexer.applyBatch([
-      { op: { kind: 'identity', did, ...(handle !== INVALID_HANDLE ? { handle } : {}) }, ctx: { source: 'backfill' } },
-    ])
+    // The posts are in; a handle lookup that fails now is retried by the next identity event.
+    try {
+      const { handle } = await deps.identity.resolveDid(did)
+      await deps.indexer.applyBatch([
+        { op: { kind: 'identity', did, ...(handle !== INVALID_HANDLE ? { handle } : {}) }, ctx: { source: 'backfill' } },
+      ])
+    } catch (err) {
+      deps.log.info({ did, err: errorMessage(err) }, 'backfill: could not index the handle')
+    }
   }
 
   const reachedHorizon = progress.horizonReached ? horizon : progress.oldest ? new Date(progress.oldest) : horizon

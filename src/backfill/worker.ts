@@ -106,9 +106,9 @@ export class BackfillComponent implements Component {
   private async process(job: Job<BackfillJobData>): Promise<unknown> {
     const data = job.data
     if (!data || typeof data.did !== 'string') throw new UnrecoverableError('job without a DID')
-    // Serialise runs for one DID inside this process.
-    for (let prev = this.running.get(data.did); prev; prev = this.running.get(data.did)) await prev.catch(() => {})
-    const run = this.run(job)
+    // Serialise runs for one DID inside this process: each waits for the one before it.
+    const prev = this.running.get(data.did) ?? Promise.resolve()
+    const run = prev.catch(() => {}).then(() => this.run(job))
     this.running.set(data.did, run)
     try {
       return await run
