@@ -13,6 +13,8 @@ export interface ProfileViewerState {
   muted?: boolean
   mutedByList?: unknown
   blockingByList?: unknown
+  /** the viewer's activity subscription to this account (app-surface extension) */
+  activitySubscription?: { post: boolean; reply: boolean }
 }
 
 /** The viewer's relationship with a post (app.bsky.feed.defs#viewerState inputs). */

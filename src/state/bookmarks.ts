@@ -56,15 +56,3 @@ export async function bookmarkedAmong(db: Db, owner: string, uris: string[]): Pr
     .execute()
   return new Set(rows.map((r) => r.subject_uri))
 }
-
-/** bookmarkCount of each post (bookmarks held on this instance). */
-export async function bookmarkCounts(db: Db, uris: string[]): Promise<Map<string, number>> {
-  if (uris.length === 0) return new Map()
-  const rows = await db
-    .selectFrom('bookmark')
-    .select(['subject_uri', (eb) => eb.fn.countAll<string>().as('n')])
-    .where('subject_uri', 'in', [...new Set(uris)])
-    .groupBy('subject_uri')
-    .execute()
-  return new Map(rows.map((r) => [r.subject_uri, Number(r.n)]))
-}

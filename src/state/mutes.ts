@@ -101,18 +101,6 @@ export async function mutedActorsAmong(db: Db, muter: string, subjects: string[]
   return new Set(rows.map((r) => r.subject_did))
 }
 
-/** Of `rootUris`, the threads `muter` muted. */
-export async function mutedThreadsAmong(db: Db, muter: string, rootUris: string[]): Promise<Set<string>> {
-  if (rootUris.length === 0) return new Set()
-  const rows = await db
-    .selectFrom('mute_thread')
-    .select('root_uri')
-    .where('muter_did', '=', muter)
-    .where('root_uri', 'in', [...new Set(rootUris)])
-    .execute()
-  return new Set(rows.map((r) => r.root_uri))
-}
-
 /** Of `listUris`, the lists `muter` muted. */
 export async function mutedListsAmong(db: Db, muter: string, listUris: string[]): Promise<Set<string>> {
   if (listUris.length === 0) return new Set()

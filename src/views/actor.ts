@@ -30,6 +30,7 @@ export function profileViewerState(state: HydrationState, did: string) {
   const out: Record<string, unknown> = { muted: v.muted ?? false, blockedBy: v.blockedBy ?? false }
   if (v.mutedByList) out.mutedByList = v.mutedByList
   if (v.blockingByList) out.blockingByList = v.blockingByList
+  if (v.activitySubscription) out.activitySubscription = v.activitySubscription
   // A blocked relationship hides the follow edges, as the reference AppView does.
   const blocked = !!v.blocking || !!v.blockedBy
   if (v.blocking) out.blocking = v.blocking

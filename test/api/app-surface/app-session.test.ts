@@ -420,6 +420,13 @@ describe('the app, screen by screen, through a real PDS', () => {
     expect(sub.activitySubscription).toEqual({ post: true, reply: false })
     const subs = await call(alice, 'app.bsky.notification.listActivitySubscriptions', { limit: 50 })
     expect(subs.subscriptions.map((s: any) => s.did)).toEqual([bob.did])
+    const bobProfile = await call(alice, 'app.bsky.actor.getProfile', { actor: bob.did })
+    expect(bobProfile.viewer.activitySubscription).toEqual({ post: true, reply: false })
+    await call(alice, 'app.bsky.notification.putActivitySubscription', {}, {
+      subject: bob.did,
+      activitySubscription: { post: false, reply: false },
+    })
+    expect((await call(alice, 'app.bsky.notification.listActivitySubscriptions', { limit: 50 })).subscriptions).toEqual([])
 
     // Drafts (composer)
     const created = await call(alice, 'app.bsky.draft.createDraft', {}, { draft: { posts: [{ text: 'half a thought' }] } })
