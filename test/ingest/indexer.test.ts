@@ -287,6 +287,29 @@ describe('counters', () => {
     expect(await actor(bob)).toMatchObject({ follows_count: 0 })
   })
 
+  it('stay exact when a post and what points at it are written by concurrent transactions', async () => {
+    // Live ingest and a backfill worker run at once: the post arrives in one transaction, a
+    // like, a repost and a reply of it in others, all in flight together.
+    const alice = newDid()
+    const bob = newDid()
+    const posts = Array.from({ length: 40 }, () => post(alice))
+    await Promise.all(
+      posts.flatMap((p) => [
+        t.ctx.indexer.applyBatch(backfillItems([p])),
+        apply(ops([like(bob, p)])),
+        apply(ops([repost(bob, p)])),
+        apply(ops([reply(bob, p)])),
+      ]),
+    )
+    const { rows } = await sql<{ wrong: number }>`
+      select count(*)::int as wrong from post p
+      where p.uri = any(${posts.map((p) => p.uri)})
+        and (p.like_count <> 1 or p.repost_count <> 1 or p.reply_count <> 1)
+    `.execute(t.db)
+    expect(rows[0]!.wrong).toBe(0)
+    expect(await actor(alice)).toMatchObject({ posts_count: 40 })
+  })
+
   it('a self-follow counts once on each side', async () => {
     const alice = newDid()
     await apply(ops([follow(alice, alice)]))

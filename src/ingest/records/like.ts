@@ -8,6 +8,7 @@ import {
   deleteNotifications,
   findStoredIn,
   insertNotifications,
+  lockPostCounters,
   notTombstoned,
   revAllowsRemoval,
   times,
@@ -36,6 +37,7 @@ export const likeProcessor: RecordProcessor = {
 
   async insert(tx, input, env) {
     const subject = subjectOf(input)
+    await lockPostCounters(tx, [subject.uri])
     const t = times(input)
     // One round trip: likes are most of the stream.
     const { rows } = await sql<{ n: number }>`
@@ -59,6 +61,7 @@ export const likeProcessor: RecordProcessor = {
   },
 
   async insertMany(tx, inputs) {
+    await lockPostCounters(tx, inputs.map((x) => subjectOf(x).uri))
     const c = baseColumns(inputs)
     const { rows } = await sql<{ uri: string }>`
       with i as (
@@ -86,6 +89,9 @@ export const likeProcessor: RecordProcessor = {
   },
 
   async remove(tx, uri, _did, rev) {
+    const stored = await tx.selectFrom('like').select('subject_uri').where('uri', '=', uri).executeTakeFirst()
+    if (!stored) return false
+    await lockPostCounters(tx, [stored.subject_uri])
     const { rows } = await sql<{ n: number }>`
       with del as (
         delete from "like" where uri = ${uri} and ${revAllowsRemoval(rev)} returning subject_uri

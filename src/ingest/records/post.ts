@@ -11,6 +11,7 @@ import {
   deleteNotifications,
   findStoredIn,
   insertNotifications,
+  lockPostCounters,
   notTombstoned,
   revAllowsRemoval,
   times,
@@ -76,6 +77,7 @@ export const postProcessor: RecordProcessor = {
 
   async insert(tx, input, env) {
     const c = columns(input.record)
+    await lockPostCounters(tx, [input.uri, c.replyParent?.uri, c.quoted?.uri])
     const t = times(input)
     const { rows } = await sql<{ n: number }>`
       with ins as (
@@ -122,6 +124,10 @@ export const postProcessor: RecordProcessor = {
   async insertMany(tx, inputs) {
     const c = baseColumns(inputs)
     const cols = inputs.map((i) => columns(i.record))
+    await lockPostCounters(tx, [
+      ...inputs.map((i) => i.uri),
+      ...cols.flatMap((x) => [x.replyParent?.uri, x.quoted?.uri]),
+    ])
     // Counters of the new posts count what is already stored; replies and quotes among the
     // new posts are added by the statements below, which see the rows inserted here.
     const { rows } = await sql<{ uri: string; reply_parent_uri: string | null; embed_record_uri: string | null }>`
@@ -177,6 +183,12 @@ export const postProcessor: RecordProcessor = {
     // Feed items go with the post, and so do those of reposts of it; when the post was never
     // stored, reposts of it still leave the feeds. A replaced post keeps its reposts' items.
     const reposts = opts?.replacing ? sql`false` : sql`true`
+    const stored = await tx
+      .selectFrom('post')
+      .select(['reply_parent_uri', 'embed_record_uri'])
+      .where('uri', '=', uri)
+      .executeTakeFirst()
+    if (stored) await lockPostCounters(tx, [stored.reply_parent_uri, stored.embed_record_uri])
     const { rows } = await sql<{ n: number }>`
       with del as (
         delete from post where uri = ${uri} and ${revAllowsRemoval(rev)}

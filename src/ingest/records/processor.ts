@@ -173,6 +173,23 @@ export function times(input: WriteInput) {
   }
 }
 
+/**
+ * Post counters are kept by two kinds of statement: inserting a post counts what already
+ * points at it, and inserting (or deleting) a like, repost, reply or quote moves the count of
+ * the post if it is stored. Two concurrent transactions (live ingest and a backfill) doing
+ * one each would each miss the other's uncommitted row. A transaction-scoped advisory lock
+ * per post URI, taken before either statement, puts them in order (the later statement then
+ * sees the earlier transaction's row). Taken in key order so one statement never deadlocks.
+ */
+export async function lockPostCounters(tx: DbTx, uris: Array<string | null | undefined>): Promise<void> {
+  const keys = [...new Set(uris.filter((u): u is string => typeof u === 'string'))]
+  if (keys.length === 0) return
+  await sql`
+    select pg_advisory_xact_lock(k)
+    from (select distinct hashtextextended(u, 0) as k from unnest(${keys}::text[]) u order by 1) x
+  `.execute(tx)
+}
+
 /** Column arrays of a run of inputs, for `unnest(...)` bulk statements. */
 export function baseColumns(inputs: WriteInput[]) {
   return {

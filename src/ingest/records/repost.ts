@@ -9,6 +9,7 @@ import {
   deleteNotifications,
   findStoredIn,
   insertNotifications,
+  lockPostCounters,
   notTombstoned,
   revAllowsRemoval,
   times,
@@ -37,6 +38,7 @@ export const repostProcessor: RecordProcessor = {
 
   async insert(tx, input, env) {
     const subject = subjectOf(input)
+    await lockPostCounters(tx, [subject.uri])
     const t = times(input)
     const { rows } = await sql<{ n: number }>`
       with ins as (
@@ -64,6 +66,7 @@ export const repostProcessor: RecordProcessor = {
   },
 
   async insertMany(tx, inputs) {
+    await lockPostCounters(tx, inputs.map((x) => subjectOf(x).uri))
     const c = baseColumns(inputs)
     const { rows } = await sql<{ uri: string }>`
       with i as (
@@ -95,6 +98,9 @@ export const repostProcessor: RecordProcessor = {
   },
 
   async remove(tx, uri, _did, rev) {
+    const stored = await tx.selectFrom('repost').select('subject_uri').where('uri', '=', uri).executeTakeFirst()
+    if (!stored) return false
+    await lockPostCounters(tx, [stored.subject_uri])
     const { rows } = await sql<{ n: number }>`
       with del as (
         delete from repost where uri = ${uri} and ${revAllowsRemoval(rev)} returning subject_uri
