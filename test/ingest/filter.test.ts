@@ -76,6 +76,13 @@ describe('live filter', () => {
     ]
     for (const [what, op] of keep) expect(filter.wants(op), what).toBe(true)
     for (const [what, op] of drop) expect(filter.wants(op), what).toBe(false)
+
+    // The operator sees the filter's size on /metrics.
+    const metrics = await ingest.ctx.metrics.text()
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1])
+    expect(gauge('appview_tracked_dids')).toBe(filter.trackedCount)
+    expect(gauge('appview_tracked_dids')).toBeGreaterThanOrEqual(2)
+    expect(gauge('appview_local_users')).toBe(filter.localUserCount)
   })
 
   it('lets through the deletes of strangers whose interactions with a local user are stored', async () => {
