@@ -99,7 +99,9 @@ export function* syntheticEvents(count: number, startUs: number, pop = DEFAULT_P
   }
   for (let i = 0; i < count; i++) {
     const timeUs = startUs + i
-    const did = didForRank(pick())
+    const authorRank = pick()
+    const did = didForRank(authorRank)
+    const authorIsLocal = authorRank >= pop.trackedFrom && authorRank < pop.trackedFrom + pop.localCount
     const rkey = tidFor(timeUs, i)
     const rev = rkey
     const createdAt = nowIso()
@@ -128,7 +130,10 @@ export function* syntheticEvents(count: number, startUs: number, pop = DEFAULT_P
       if (rand() < 0.15) {
         event = { did, time_us: timeUs, kind: 'commit', commit: { rev, operation: 'delete', collection: 'app.bsky.graph.follow', rkey: tidFor(timeUs - 3_600e6) } }
       } else {
-        event = commit('app.bsky.graph.follow', { createdAt, subject: didForRank(pick()) })
+        // A local user's new follow goes to an account of the community's tracked set, so the
+        // tracked set (and the kept ratio) stays stable over a long run.
+        const subject = authorIsLocal ? pop.trackedFrom + Math.floor(rand() * pop.trackedCount) : pick()
+        event = commit('app.bsky.graph.follow', { createdAt, subject: didForRank(subject) })
       }
     } else {
       const y = rand()

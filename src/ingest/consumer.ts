@@ -1,14 +1,16 @@
-// The ingest role: Jetstream frames → decode → parse → batches → live filter → indexer.
+// The ingest role: Jetstream frames → decode → parse → live filter → batches → indexer.
 //
-//   frame ─ decode/parse ─┬─ skip (counted by reason) ── advance the seen cursor
-//                         └─ pending event ───────────── advance the seen cursor
-//   pending ─ form a batch: live filter per event (≤ batchSize kept, ≤ batchMs old)
-//           ─ indexer.applyBatch(kept, {cursor})
+//   frame ─ decode/parse ─┬─ skip (counted by reason) ───────┐
+//                         ├─ dropped by the filter (by kind) ├─ advance the seen cursor
+//                         └─ pending event ──────────────────┘
+//   pending ─ batch (≤ batchSize kept, ≤ batchMs old) ─ indexer.applyBatch(kept, {cursor})
 //
-// The filter is asked when the batch is formed, not when the frame arrives, and a batch ends
-// right after an event that can change the filter (a local user's follow or unfollow), so an
-// event is judged against everything before it — as if events were applied one by one. (A
-// followee's post arriving in the same instant as the follow is kept, not dropped.)
+// Every event is judged against the filter as it stands after everything before it — as if
+// events were applied one by one. Only a local user's follow or unfollow changes the filter
+// (on commit), so such an event ends its batch, and events arriving while one is uncommitted
+// wait undecided in the queue and are judged when their batch is formed, after it committed.
+// (A followee's post arriving right after the follow is kept, not dropped.) Otherwise an
+// event is judged on arrival, and the ≈85% the filter drops never enter the queue.
 // The cursor committed with a batch is the highest time_us seen when the batch's last event
 // arrived (or everything seen, when the batch drains the queue), so every event at or below
 // it has been either indexed or deliberately dropped. Batches are awaited one at a time
@@ -63,11 +65,14 @@ interface PendingItem {
   kind: EventKind
   /** Highest time_us seen when this item arrived: the cursor a batch ending here may commit. */
   cursorAfter: number
+  /** Judged by the filter (kept); false: arrived behind an uncommitted filter change. */
+  decided: boolean
+  /** A local user's follow/unfollow: the filter may change when it commits. */
+  changesFilter: boolean
 }
 
 // Pause the socket when this many batches' worth of events wait; resume below one batch.
-// (Most events are filtered out when the batch is formed, so the queue holds mostly those.)
-const HIGH_WATER_BATCHES = 10
+const HIGH_WATER_BATCHES = 4
 // Events examined per batch at most (kept or not), so one batch stays bounded in time.
 const SCAN_BATCHES = 20
 const SKIP_LOG_INTERVAL_MS = 10_000
@@ -78,6 +83,10 @@ export class IngestConsumer implements Component {
   private readonly client: JetstreamClient
   private readonly log: Logger
   private pending: PendingItem[] = []
+  /** Filter-changing events received and not yet committed: later arrivals wait undecided. */
+  private filterChanges = 0
+  /** Kept events not yet committed, by author: their deletes must be kept too (see keep()). */
+  private keptByAuthor = new Map<string, number>()
   /** Highest time_us received (any event, used or not). */
   private seenTimeUs: number | undefined
   private committedTimeUs: number | undefined
@@ -219,7 +228,24 @@ export class IngestConsumer implements Component {
       this.skip(parsed.reason)
     } else {
       this.metrics.received.inc({ kind: parsed.kind })
-      this.pending.push({ op: parsed.op, timeUs: parsed.timeUs, kind: parsed.kind, cursorAfter: this.seenTimeUs! })
+      const item: PendingItem = {
+        op: parsed.op,
+        timeUs: parsed.timeUs,
+        kind: parsed.kind,
+        cursorAfter: this.seenTimeUs!,
+        decided: false,
+        changesFilter: this.changesFilter(parsed.op),
+      }
+      if (this.filterChanges > 0 || item.changesFilter) {
+        // Behind (or itself) a filter change: judged when its batch is formed.
+        if (item.changesFilter) this.filterChanges++
+        this.pending.push(item)
+      } else if (this.keep(item.op)) {
+        this.markKept(item)
+        this.pending.push(item)
+      } else {
+        this.metrics.filtered.inc({ kind: item.kind })
+      }
       if (this.pending.length >= this.deps.cfg.batchSize * HIGH_WATER_BATCHES) this.client.pause()
     }
     this.schedule()
@@ -322,36 +348,55 @@ export class IngestConsumer implements Component {
     })
     this.pending.splice(0, take)
     this.metrics.batchSize.observe(kept.length)
-    for (const p of kept) this.metrics.indexed.inc({ kind: p.kind })
+    for (const p of kept) {
+      this.metrics.indexed.inc({ kind: p.kind })
+      const n = (this.keptByAuthor.get(p.op.did) ?? 1) - 1
+      if (n > 0) this.keptByAuthor.set(p.op.did, n)
+      else this.keptByAuthor.delete(p.op.did)
+    }
     for (const p of dropped) this.metrics.filtered.inc({ kind: p.kind })
+    for (const p of [...kept, ...dropped]) if (p.changesFilter) this.filterChanges--
     if (this.committedTimeUs === undefined || cursor > this.committedTimeUs) this.committedTimeUs = cursor
     this.releaseWaiters()
   }
 
   /**
    * The next batch from the head of the queue: up to batchSize kept events, ending after an
-   * event that can change the filter. Within the batch, a delete by an author whose earlier
-   * event in this batch was kept is kept too (the filter learns of such interactors only
-   * after commit, and the delete must reach the indexer).
+   * event that can change the filter. Undecided events are judged here, after every filter
+   * change before them has committed (a batch ends at each one).
    */
   private formBatch(): { kept: PendingItem[]; dropped: PendingItem[]; take: number } {
     const kept: PendingItem[] = []
     const dropped: PendingItem[] = []
-    const keptAuthors = new Set<string>()
     const scanLimit = Math.min(this.pending.length, this.deps.cfg.batchSize * SCAN_BATCHES)
     let take = 0
     while (take < scanLimit && kept.length < this.deps.cfg.batchSize) {
       const p = this.pending[take++]
-      const op = p.op
-      if (this.deps.filter.wants(op) || (op.kind === 'delete' && keptAuthors.has(op.did))) {
-        kept.push(p)
-        keptAuthors.add(op.did)
-        if (this.changesFilter(op)) break
-      } else {
-        dropped.push(p)
+      if (!p.decided) {
+        if (!this.keep(p.op)) {
+          dropped.push(p)
+          continue
+        }
+        this.markKept(p)
       }
+      kept.push(p)
+      if (p.changesFilter) break
     }
     return { kept, dropped, take }
+  }
+
+  /**
+   * The filter's verdict, plus: a delete by an author with a kept, uncommitted event is kept.
+   * The filter learns of an untracked author's interactions with local users only when they
+   * commit, and a like-then-unlike must reach the indexer as a pair.
+   */
+  private keep(op: IndexOp): boolean {
+    return this.deps.filter.wants(op) || (op.kind === 'delete' && this.keptByAuthor.has(op.did))
+  }
+
+  private markKept(p: PendingItem): void {
+    p.decided = true
+    this.keptByAuthor.set(p.op.did, (this.keptByAuthor.get(p.op.did) ?? 0) + 1)
   }
 
   /** A local user's follow or unfollow: the followee's tracking may change on commit. */

@@ -7,6 +7,7 @@ import { metricValue, startIngest } from '../_util/ingest.js'
 import {
   blockEvent,
   createEvent,
+  deleteEvent,
   fakeCid,
   followEvent,
   likeEvent,
@@ -168,6 +169,19 @@ describe('ingest consumer', () => {
     const [, post] = await pushAndCommit(followEvent(local, author), postEvent(author, { text: 'right after the follow' }))
     const rows = await t.db.selectFrom('post').select('uri').where('author_did', '=', author).execute()
     expect(rows).toEqual([{ uri: postUri(author, post.commit!.rkey) }])
+  })
+
+  it("applies a stranger's like and unlike of a local user's post arriving together as a pair", async () => {
+    const local = newDid()
+    const stranger = newDid()
+    await t.ctx.indexer.trackLocalUser(local, 'operator')
+    const [p] = await pushAndCommit(postEvent(local, { text: 'like me, or not' }))
+    const like = likeEvent(stranger, postUri(local, p.commit!.rkey))
+    await pushAndCommit(like, deleteEvent(stranger, 'app.bsky.feed.like', like.commit!.rkey))
+    const likes = await t.db.selectFrom('like').select('uri').where('author_did', '=', stranger).execute()
+    expect(likes).toEqual([])
+    const post = await t.db.selectFrom('post').select('like_count').where('uri', '=', postUri(local, p.commit!.rkey)).executeTakeFirstOrThrow()
+    expect(post.like_count).toBe(0)
   })
 
   it('does not let a future-dated post sort above the present', async () => {
