@@ -1,7 +1,8 @@
 // Feed generator records (app.bsky.feed.generator) live in their creators' repos; we do not
 // index them. They are fetched from the creator's PDS on demand and cached in Redis (shared
-// by every api process): found records for 15 minutes, "does not exist" for 2 minutes, and
-// a fetch never holds a request longer than its budget (the Home screen waits on these).
+// by every api process): found records for 15 minutes, "does not exist" for 2 minutes, a
+// failed fetch for 1 minute, and a fetch never holds a request longer than its budget (the
+// Home screen waits on these).
 import { AtUri } from '@atproto/syntax'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -32,6 +33,7 @@ export interface GeneratorRecordsOpts {
 
 const FOUND_TTL_S = 15 * 60
 const MISSING_TTL_S = 2 * 60
+const FAILED_TTL_S = 60
 
 export class GeneratorRecords {
   private readonly inflight = new Map<string, Promise<GeneratorRecord | null>>()
@@ -80,8 +82,10 @@ export class GeneratorRecords {
       await this.opts.redis.set(key, JSON.stringify(out), 'EX', FOUND_TTL_S).catch(() => {})
       return out
     } catch (err) {
-      // Unreachable PDS, timeout: not cached, the next request tries again.
+      // Unreachable PDS, timeout: remembered briefly, so the Home screen (which waits on
+      // getFeedGenerators) does not wait out the same dead PDS on every launch.
       this.opts.log.info({ uri, err: errorMessage(err) }, 'feed generator record fetch failed')
+      await this.opts.redis.set(key, 'missing', 'EX', FAILED_TTL_S).catch(() => {})
       return null
     } finally {
       clearTimeout(timer)

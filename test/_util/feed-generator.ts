@@ -3,8 +3,12 @@
 // app.bsky.feed.getFeedSkeleton answering the posts it is given. It records every request
 // (Authorization header, params) so tests can assert what the AppView forwarded. Modes make
 // it misbehave: hang (never answers), error (500), garbage (not JSON), badShape (no feed).
+// Its DID document also names it as its own PDS (#atproto_pds, with an #atproto key), so
+// records "in its repo" are asked of it: `pdsRequests` counts those com.atproto.repo.getRecord
+// calls, which answer RecordNotFound, or hang in mode 'hang'.
 import http from 'node:http'
 import type net from 'node:net'
+import { Secp256k1Keypair } from '@atproto/crypto'
 
 export type FeedGenMode = 'ok' | 'hang' | 'error' | 'garbage' | 'badShape'
 
@@ -28,11 +32,14 @@ export class TestFeedGenerator {
   feed: SkeletonEntry[] = []
   nextCursor: string | undefined = 'page-2'
   readonly requests: SkeletonRequestSeen[] = []
+  /** com.atproto.repo.getRecord calls received as the generator DID's PDS */
+  pdsRequests = 0
   private readonly hanging = new Set<http.ServerResponse>()
 
   private constructor(
     private readonly server: http.Server,
     readonly port: number,
+    private readonly signingKey: string,
   ) {}
 
   get did(): string {
@@ -47,7 +54,8 @@ export class TestFeedGenerator {
     let gen: TestFeedGenerator | undefined
     const server = http.createServer((req, res) => gen!.handle(req, res))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    gen = new TestFeedGenerator(server, (server.address() as net.AddressInfo).port)
+    const key = await Secp256k1Keypair.create()
+    gen = new TestFeedGenerator(server, (server.address() as net.AddressInfo).port, key.did())
     return gen
   }
 
@@ -59,9 +67,30 @@ export class TestFeedGenerator {
         JSON.stringify({
           '@context': ['https://www.w3.org/ns/did/v1'],
           id: this.did,
-          service: [{ id: '#bsky_fg', type: 'BskyFeedGenerator', serviceEndpoint: this.url }],
+          verificationMethod: [
+            {
+              id: `${this.did}#atproto`,
+              type: 'Multikey',
+              controller: this.did,
+              publicKeyMultibase: this.signingKey.replace('did:key:', ''),
+            },
+          ],
+          service: [
+            { id: '#bsky_fg', type: 'BskyFeedGenerator', serviceEndpoint: this.url },
+            { id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: this.url },
+          ],
         }),
       )
+      return
+    }
+    if (url.pathname === '/xrpc/com.atproto.repo.getRecord') {
+      this.pdsRequests++
+      if (this.mode === 'hang') {
+        this.hanging.add(res)
+        return
+      }
+      res.writeHead(400, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ error: 'RecordNotFound', message: 'no such record' }))
       return
     }
     if (url.pathname !== '/xrpc/app.bsky.feed.getFeedSkeleton') {

@@ -141,6 +141,27 @@ describe('feed generators', () => {
     expect(actorFeeds.data.feeds.map((f) => f.uri).sort()).toEqual([deadFeedUri, feedUri].sort())
   })
 
+  it("a generator record whose PDS hangs is left out in bounded time, and not waited for again", async () => {
+    // A generator "in the repo" of a DID whose PDS never answers (the Home screen waits on
+    // getFeedGenerators for every pinned feed).
+    const stuck = `at://${gen.did}/app.bsky.feed.generator/stuck`
+    gen.mode = 'hang'
+    try {
+      const before = gen.pdsRequests
+      const started = Date.now()
+      const first = await alice.agent.app.bsky.feed.getFeedGenerators({ feeds: [stuck, feedUri] })
+      assertValid('app.bsky.feed.getFeedGenerators', first.data)
+      expect(first.data.feeds.map((f) => f.uri)).toEqual([feedUri])
+      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 2_000)
+      expect(gen.pdsRequests).toBe(before + 1)
+      const second = await alice.agent.app.bsky.feed.getFeedGenerators({ feeds: [stuck, feedUri] })
+      expect(second.data.feeds.map((f) => f.uri)).toEqual([feedUri])
+      expect(gen.pdsRequests).toBe(before + 1) // the failure is remembered for a minute
+    } finally {
+      gen.mode = 'ok'
+    }
+  })
+
   it('getFeed through the PDS: the generator gets the PDS-minted token and the skeleton is hydrated', async () => {
     gen.requests.length = 0
     const res = await alice.agent.app.bsky.feed.getFeed({ feed: feedUri, limit: 30 })
