@@ -235,6 +235,35 @@ describe('backfill', () => {
     expect((await tracked(user.did))?.backfill_state).toBe('complete')
   })
 
+  it('skips and counts malformed records without failing the backfill', async () => {
+    const author = await env.net.createAccount('umalformed')
+    const good = await seedPosts(author, 3)
+    // The PDS stores what it is told when validation is off: a post whose text is a number.
+    await author.agent.com.atproto.repo.createRecord({
+      repo: author.did,
+      collection: 'app.bsky.feed.post',
+      record: { $type: 'app.bsky.feed.post', text: 42, createdAt: new Date().toISOString() },
+      validate: false,
+    })
+    await env.settle()
+    const malformedBefore = await metricValue('appview_backfill_records_malformed_total', { collection: 'app.bsky.feed.post' })
+    await createFollow(reader, author.did)
+    await env.settle()
+    const rows = await db().selectFrom('post').select('uri').where('author_did', '=', author.did).execute()
+    expect(rows.map((r) => r.uri).sort()).toEqual(good.map((p) => p.uri).sort())
+    expect((await tracked(author.did))?.backfill_state).toBe('complete')
+    expect(await metricValue('appview_backfill_records_malformed_total', { collection: 'app.bsky.feed.post' })).toBe(
+      malformedBefore + 1,
+    )
+  })
+
+  async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
+    const metric = env.app.ctx.metrics.registry.getSingleMetric(name)
+    const values = (await metric!.get()).values
+    const v = values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val))
+    return v?.value ?? 0
+  }
+
   it('exposes jobs by state, records indexed, errors by reason and per-host in-flight requests', async () => {
     const text = await env.app.ctx.metrics.text()
     const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN)
