@@ -17,11 +17,16 @@ const FEED_ITEM_KEY = sql.raw(`to_char(fi.sort_at at time zone 'UTC', 'YYYY-MM-D
 
 /**
  * The Following timeline, fan-out-on-read: the newest `limit + 1` feed items of the viewer
- * and everyone the viewer follows. Each followed account contributes at most `limit + 1`
- * keys from its own index range (originator_did, sort_at desc, uri desc), read index-only,
- * so the cost is bounded by follows × page size no matter how much history an account has;
- * the merge keeps the newest keys and only those rows are fetched from the table. See
- * docs/BENCHMARKS.md for why this beats a materialised per-user timeline here.
+ * and everyone the viewer follows, older than the cursor.
+ *
+ * Each followed account contributes keys from its own index range (originator_did, sort_at
+ * desc, uri desc), read index-only; the merge keeps the newest and only those rows are read
+ * from the table. To keep each range short, the ranges are first cut to a time window below
+ * the cursor (or now): when the window holds at least `limit + 1` items they are exactly the
+ * newest ones (everything outside is older), otherwise the window grows ×4 and, past the
+ * horizon, goes away. The window that sufficed is remembered per viewer, so a request
+ * usually takes one round. See docs/BENCHMARKS.md for the numbers and the choice of
+ * fan-out-on-read over a materialised per-user timeline.
  */
 export async function getTimelineSkeleton(
   db: Db,
@@ -29,6 +34,32 @@ export async function getTimelineSkeleton(
   limit: number,
   cursor?: KeysetCursor,
 ): Promise<FeedItemRow[]> {
+  const upper = cursor ? Date.parse(cursor.sortAt) : Date.now()
+  let windowMs = windowHints.get(viewer) ?? FIRST_WINDOW_MS
+  for (;;) {
+    const from = windowMs >= MAX_WINDOW_MS ? undefined : new Date(upper - windowMs).toISOString()
+    const rows = await timelineRound(db, viewer, limit, cursor, from)
+    if (rows.length > limit || from === undefined) {
+      rememberWindow(viewer, windowMs)
+      return rows
+    }
+    windowMs *= 4
+  }
+}
+
+const FIRST_WINDOW_MS = 6 * 3_600_000
+/** past this the window is dropped (the whole history is searched) */
+const MAX_WINDOW_MS = 400 * 24 * 3_600_000
+const windowHints = new Map<string, number>()
+
+function rememberWindow(viewer: string, windowMs: number) {
+  windowHints.delete(viewer)
+  if (windowHints.size >= 10_000) windowHints.delete(windowHints.keys().next().value!)
+  windowHints.set(viewer, Math.min(windowMs, MAX_WINDOW_MS))
+}
+
+async function timelineRound(db: Db, viewer: string, limit: number, cursor: KeysetCursor | undefined, from?: string) {
+  const window = from ? sql`and sort_at >= ${from}::timestamptz` : sql``
   const res = await sql<FeedItemRow>`
     with followed as (
       select ${viewer}::text as did
@@ -39,7 +70,7 @@ export async function getTimelineSkeleton(
       from followed f
       cross join lateral (
         select sort_at, uri from feed_item
-        where originator_did = f.did ${keysetAfter(cursor)}
+        where originator_did = f.did ${window} ${keysetAfter(cursor)}
         order by sort_at desc, uri desc
         limit ${limit + 1}
       ) k

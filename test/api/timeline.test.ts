@@ -197,6 +197,23 @@ describe('getTimeline', () => {
     expect(pages).toBe(Math.ceil(1000 / 37))
   })
 
+  it('finds items far older than the first search window, across pages (sparse follows)', async () => {
+    const fay = await h.net.createAccount('fay')
+    const quiet = newDid()
+    const daysAgo = (d: number) => new Date(Date.now() - d * 86_400_000).toISOString()
+    const old = [3, 40, 200, 700].map((d) => post(quiet, { text: `${d} days ago`, createdAt: daysAgo(d) }))
+    await h.index(follow(fay.did, quiet), ...old)
+    const first = await h.ok(TL, { limit: 2 }, fay)
+    expect(first.feed.map((i: any) => i.post.uri)).toEqual([old[0]!.uri, old[1]!.uri])
+    const second = await h.ok(TL, { limit: 2, cursor: first.cursor }, fay)
+    expect(second.feed.map((i: any) => i.post.uri)).toEqual([old[2]!.uri, old[3]!.uri])
+    expect(second.cursor).toBeUndefined()
+    // a busier timeline later: the remembered (wide) window still returns the newest first
+    const fresh = post(quiet, { text: 'fresh' })
+    await h.index(fresh)
+    expect((await h.ok(TL, { limit: 1 }, fay)).feed[0].post.uri).toBe(fresh.uri)
+  })
+
   it('rejects a malformed cursor or limit with 400 InvalidRequest naming it', async () => {
     const bad = await h.call(TL, { cursor: 'not-a-cursor!' }, alice)
     expect(bad.status).toBe(400)
