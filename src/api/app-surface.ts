@@ -92,7 +92,6 @@ const HANDLERS: Array<(ctx: AppContext) => void> = [
   // per-user state: mutes, bookmarks, preferences
   muteActor,
   unmuteActor,
-  muteActorList,
   unmuteActorList,
   muteThread,
   unmuteThread,
@@ -171,6 +170,7 @@ const READ_HANDLERS: Array<(ctx: SurfaceContext) => void> = [
   getStarterPack,
   getStarterPacks,
   // moderation state and the graph
+  muteActorList,
   getMutes,
   getBlocks,
   getRelationships,

@@ -50,13 +50,15 @@ function decodeNotificationCursor(cursor: string | undefined): Cursor | undefine
 
 /**
  * What the recipient never sees, computed once per query (small sets, hashed anti-joins):
- * accounts they mute or block or that block them, and the posts of threads they muted
+ * accounts they mute (directly or on a muted list) or block or that block them, and the
+ * posts of threads they muted
  * (the roots and every reply under them).
  */
 function hiddenSets(recipient: string): RawBuilder<unknown> {
   return sql`
     with hidden_author as materialized (
       select subject_did as did from mute_actor where muter_did = ${recipient}
+      union select subject_did from mute_list_member where muter_did = ${recipient}
       union select subject_did from block where author_did = ${recipient}
       union select author_did from block where subject_did = ${recipient}
     ), hidden_post as materialized (

@@ -193,6 +193,13 @@ export interface GapRepairTable {
   updated_at: DefaultTimestamp
 }
 
+// Members of muted lists as of the mute (0053_list_mute_members.sql), src/state/mutes.ts.
+export interface MuteListMemberTable {
+  muter_did: string
+  list_uri: string
+  subject_did: string
+}
+
 // Post drafts (0051_drafts.sql), written only by src/state/drafts.ts.
 export interface DraftTable {
   owner_did: string
@@ -223,5 +230,6 @@ export interface DatabaseSchema {
   bookmark: BookmarkTable
   activity_subscription: ActivitySubscriptionTable
   draft: DraftTable
+  mute_list_member: MuteListMemberTable
   gap_repair: GapRepairTable
 }

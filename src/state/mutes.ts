@@ -16,16 +16,30 @@ export async function unmuteActor(db: Db, muter: string, subject: string): Promi
   await db.deleteFrom('mute_actor').where('muter_did', '=', muter).where('subject_did', '=', subject).execute()
 }
 
-export async function muteList(db: Db, muter: string, listUri: string): Promise<void> {
-  await db
-    .insertInto('mute_list')
-    .values({ muter_did: muter, list_uri: listUri, created_at: new Date() })
-    .onConflict((oc) => oc.columns(['muter_did', 'list_uri']).doNothing())
-    .execute()
+/** Mutes a list and everyone on it (`members`: the list's members as read just now). */
+export async function muteList(db: Db, muter: string, listUri: string, members: string[]): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('mute_list')
+      .values({ muter_did: muter, list_uri: listUri, created_at: new Date() })
+      .onConflict((oc) => oc.columns(['muter_did', 'list_uri']).doNothing())
+      .execute()
+    await tx.deleteFrom('mute_list_member').where('muter_did', '=', muter).where('list_uri', '=', listUri).execute()
+    const unique = [...new Set(members)].filter((d) => d !== muter)
+    if (unique.length > 0) {
+      await tx
+        .insertInto('mute_list_member')
+        .values(unique.map((subject_did) => ({ muter_did: muter, list_uri: listUri, subject_did })))
+        .execute()
+    }
+  })
 }
 
 export async function unmuteList(db: Db, muter: string, listUri: string): Promise<void> {
-  await db.deleteFrom('mute_list').where('muter_did', '=', muter).where('list_uri', '=', listUri).execute()
+  await db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('mute_list').where('muter_did', '=', muter).where('list_uri', '=', listUri).execute()
+    await tx.deleteFrom('mute_list_member').where('muter_did', '=', muter).where('list_uri', '=', listUri).execute()
+  })
 }
 
 export async function muteThread(db: Db, muter: string, rootUri: string): Promise<void> {
@@ -99,6 +113,18 @@ export async function mutedActorsAmong(db: Db, muter: string, subjects: string[]
     .where('subject_did', 'in', [...new Set(subjects)])
     .execute()
   return new Set(rows.map((r) => r.subject_did))
+}
+
+/** Of `subjects`, the ones on a list `muter` muted → that list's uri. */
+export async function listMutedActorsAmong(db: Db, muter: string, subjects: string[]): Promise<Map<string, string>> {
+  if (subjects.length === 0) return new Map()
+  const rows = await db
+    .selectFrom('mute_list_member')
+    .select(['subject_did', 'list_uri'])
+    .where('muter_did', '=', muter)
+    .where('subject_did', 'in', [...new Set(subjects)])
+    .execute()
+  return new Map(rows.map((r) => [r.subject_did, r.list_uri]))
 }
 
 /** Of `listUris`, the lists `muter` muted. */

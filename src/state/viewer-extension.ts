@@ -8,20 +8,22 @@ import type { ViewerStateExtension } from '../hydration/hydrator.js'
 import type { PostViewerState, ProfileViewerState } from '../hydration/state.js'
 import { activitySubscriptionsAmong } from './activity-subscriptions.js'
 import { bookmarkedAmong } from './bookmarks.js'
-import { mutedActorsAmong } from './mutes.js'
+import { listMutedActorsAmong, mutedActorsAmong } from './mutes.js'
 
 export function appSurfaceViewerState(db: Db): ViewerStateExtension {
   return {
     async profiles(viewer, dids) {
-      const [muted, subscriptions] = await Promise.all([
+      const [muted, byList, subscriptions] = await Promise.all([
         mutedActorsAmong(db, viewer, dids),
+        listMutedActorsAmong(db, viewer, dids),
         activitySubscriptionsAmong(db, viewer, dids),
       ])
       const out = new Map<string, Partial<ProfileViewerState>>()
       for (const did of dids) {
         const sub = subscriptions.get(did)
         out.set(did, {
-          muted: muted.has(did),
+          // muted directly or through a list the viewer muted
+          muted: muted.has(did) || byList.has(did),
           ...(sub ? { activitySubscription: { post: sub.post, reply: sub.reply } } : {}),
         })
       }

@@ -308,11 +308,25 @@ describe('the app, screen by screen, through a real PDS', () => {
     const one = await call(alice, 'app.bsky.graph.getList', { list: list.uri, limit: 50 })
     expect(one.list.listItemCount).toBe(1)
     expect(one.items.map((i: any) => i.subject.did)).toEqual([carol.did])
+    // Muting the list mutes its members (carol): her notifications go, and come back.
+    const fromCarol = async () =>
+      (await call(alice, 'app.bsky.notification.listNotifications', { limit: 40 })).notifications.filter(
+        (n: any) => n.author.did === carol.did,
+      ).length
+    expect(await fromCarol()).toBeGreaterThan(0)
     await call(alice, 'app.bsky.graph.muteActorList', {}, { list: list.uri })
     const listMutes = await call(alice, 'app.bsky.graph.getListMutes')
     expect(listMutes.lists.map((l: any) => l.uri)).toEqual([list.uri])
+    expect(listMutes.lists[0].viewer.muted).toBe(true)
+    expect(await fromCarol()).toBe(0)
+    expect((await call(alice, 'app.bsky.actor.getProfile', { actor: carol.did })).viewer.muted).toBe(true)
+    expect((await call(alice, 'app.bsky.graph.getMutes')).mutes).toEqual([]) // direct mutes only
     await call(alice, 'app.bsky.graph.unmuteActorList', {}, { list: list.uri })
     expect((await call(alice, 'app.bsky.graph.getListMutes')).lists).toEqual([])
+    expect(await fromCarol()).toBeGreaterThan(0)
+    await expect(
+      call(alice, 'app.bsky.graph.muteActorList', {}, { list: `at://${bob.did}/app.bsky.graph.list/nonexistent` }),
+    ).rejects.toMatchObject({ status: 400 })
     await call(alice, 'app.bsky.graph.getListsWithMembership', { actor: bob.did, limit: 50 })
 
     // A pinned list feed: the members' posts this instance stores (all of bob's, he is
