@@ -64,6 +64,8 @@ export class LiveFilter {
   private stopped = false
   private ackChain: Promise<void> = Promise.resolve()
   private ackedSeq = 0n
+  /** Highest mark this process's own filter has applied (every process, ingest or not). */
+  private seenMark = 0n
 
   constructor(private readonly opts: LiveFilterOptions) {
     this.channel = notifyChannel(opts.dbCfg.schema)
@@ -235,6 +237,7 @@ export class LiveFilter {
   // ---- track before list -------------------------------------------------------------
 
   private acknowledge(seq: bigint): void {
+    if (seq > this.seenMark) this.seenMark = seq
     if (!this.opts.isIngest || seq <= this.ackedSeq) return
     this.ackedSeq = seq
     this.ackChain = this.ackChain.then(() => this.writeHeartbeat())
@@ -259,9 +262,10 @@ export class LiveFilter {
   }
 
   /**
-   * Wait until the ingest process's live filter has applied every tracking change committed
-   * before this call (so a backfill may list `did`'s records without losing anything created
-   * meanwhile). When this process runs ingest and already has `did`, that is immediate.
+   * Wait until the ingest process's live filter, and this process's own, have applied every
+   * tracking change committed before this call (so a backfill may list `did`'s records without
+   * losing anything created meanwhile). When this process runs ingest and already has `did`,
+   * that is immediate.
    *
    * When no ingest process is running (no ack row, or a heartbeat older than INGEST_STALE_MS)
    * it returns at once: an ingest process that starts later loads the whole tracked set
@@ -282,8 +286,11 @@ export class LiveFilter {
         .select(['acked_seq', sql<number>`extract(epoch from now() - heartbeat_at) * 1000`.as('age_ms')])
         .where('role', '=', 'ingest')
         .executeTakeFirst()
-      if (!row || Number(row.age_ms) > INGEST_STALE_MS) return 'no-ingest-running'
-      if (BigInt(row.acked_seq) >= seq) return 'acknowledged'
+      // This process's own filter must have caught up too: it decides, for instance, whether
+      // the follows a backfill is about to index belong to a local user.
+      const localCaughtUp = this.seenMark >= seq
+      if (localCaughtUp && (!row || Number(row.age_ms) > INGEST_STALE_MS)) return 'no-ingest-running'
+      if (localCaughtUp && BigInt(row!.acked_seq) >= seq) return 'acknowledged'
       if (Date.now() > deadline) {
         throw new Error(`the ingest process did not acknowledge tracking of ${did} within ${timeoutMs} ms`)
       }

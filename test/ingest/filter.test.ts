@@ -170,6 +170,21 @@ describe('tracking', () => {
   })
 })
 
+describe('tracking decisions', () => {
+  it('come from Postgres, not from how soon this process heard of a new local user', async () => {
+    // A user made local by another process whose NOTIFY has not arrived here yet.
+    const newcomer = newDid()
+    const target = newDid()
+    await ingest.db.insertInto('local_user').values({ did: newcomer, added_by: 'request' }).execute()
+    expect(ingest.ctx.liveFilter.isLocalUser(newcomer)).toBe(false)
+    const f = follow(newcomer, target)
+    const res = await ingest.ctx.indexer.applyBatch([{ op: { ...f, rev: undefined }, ctx: { source: 'backfill' } }])
+    expect(res.newlyTracked).toEqual([target])
+    expect(ingest.ctx.liveFilter.isTracked(target)).toBe(true)
+    await (await ingest.ctx.backfillQueue.getJob(jobIdForDid(target)))?.remove().catch(() => {})
+  })
+})
+
 describe('across processes', () => {
   it('a tracking change made by another process reaches this one, and waitForLiveFilter proves it', async () => {
     // A second App on the same schema running only the backfill role (another process).

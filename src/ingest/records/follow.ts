@@ -69,7 +69,8 @@ export const followProcessor: RecordProcessor = {
     await bumpMany(tx, 'follows_count', rows.map((r) => r.author_did))
     await bumpMany(tx, 'followers_count', rows.map((r) => r.subject_did))
     const inserted = new Set(rows.map((r) => r.uri))
-    const local = inputs.filter((i) => env.isLocalUser(i.did))
+    const localAuthors = await localUsersAmong(tx, inputs.map((i) => i.did))
+    const local = inputs.filter((i) => localAuthors.has(i.did))
     if (local.length > 0) {
       const stored = new Set(
         (await tx.selectFrom('follow').select('uri').where('uri', 'in', local.map((i) => i.uri)).execute()).map(
@@ -100,7 +101,8 @@ export const followProcessor: RecordProcessor = {
     // A local user's follow tracks the followee even when the row was already stored (the
     // user's follows were indexed before they became local): then onboarding's backfill of
     // their follows is what tracks their followees.
-    if (env.isLocalUser(input.did) && (inserted || (await findStoredIn(tx, 'follow', input.uri)))) {
+    const isLocal = (await localUsersAmong(tx, [input.did])).has(input.did)
+    if (isLocal && (inserted || (await findStoredIn(tx, 'follow', input.uri)))) {
       await trackFollowee(tx, subject, env)
     }
     return inserted
@@ -115,7 +117,8 @@ export const followProcessor: RecordProcessor = {
     await bump(tx, did, 'follows_count', -1)
     await bump(tx, subject, 'followers_count', -1)
     await deleteNotifications(tx, uri)
-    if (!opts?.replacing && env.isLocalUser(did) && (await untrackIfUnfollowed(tx, env.channel, subject))) {
+    if (opts?.replacing || !(await localUsersAmong(tx, [did])).has(did)) return true
+    if (await untrackIfUnfollowed(tx, env.channel, subject)) {
       env.effects.changes.push({ t: 'untrack', did: subject })
     }
     return true
@@ -130,4 +133,16 @@ async function bumpMany(tx: DbTx, column: 'follows_count' | 'followers_count', d
     select d, count(*)::int from unnest(${dids}::text[]) d group by d
     on conflict (did) do update set ${sql.ref(column)} = actor.${sql.ref(column)} + excluded.${sql.ref(column)}
   `.execute(tx)
+}
+
+/**
+ * Which of these DIDs are local users, asked of Postgres rather than the in-memory filter:
+ * tracking must not depend on how soon this process heard of a user added elsewhere (the
+ * onboarding backfill of a brand-new user's follows may run in another process).
+ */
+async function localUsersAmong(tx: DbTx, dids: string[]): Promise<Set<string>> {
+  const unique = [...new Set(dids)]
+  if (unique.length === 0) return new Set()
+  const rows = await tx.selectFrom('local_user').select('did').where('did', 'in', unique).execute()
+  return new Set(rows.map((r) => r.did))
 }
