@@ -53,24 +53,27 @@ export function assertAllowedUrl(url: string | URL): URL {
   return u
 }
 
-/** dns.lookup that fails when any resolved address is not public unicast. */
-export function guardedLookup(
-  hostname: string,
-  options: dns.LookupOptions,
-  callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void,
-): void {
-  dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, '', 0)
-    const list = addresses as dns.LookupAddress[]
-    for (const a of list) {
-      const reason = forbiddenAddressReason(a.address)
-      if (reason) return callback(new SsrfError(`refusing to connect to ${hostname}: ${reason}`), '', 0)
-    }
-    if (options.all) return callback(null, list)
-    const first = list[0]
-    if (!first) return callback(new SsrfError(`${hostname} did not resolve`), '', 0)
-    callback(null, first.address, first.family)
-  })
+/** Why an address may not be contacted (undefined: allowed). Tests substitute their own. */
+export type AddressPolicy = (ip: string) => string | undefined
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void
+
+/** A dns.lookup that fails when any resolved address is refused by the policy. */
+export function guardedLookup(policy: AddressPolicy = forbiddenAddressReason) {
+  return (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
+    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, '', 0)
+      const list = addresses as dns.LookupAddress[]
+      for (const a of list) {
+        const reason = policy(a.address)
+        if (reason) return callback(new SsrfError(`refusing to connect to ${hostname}: ${reason}`), '', 0)
+      }
+      if (options.all) return callback(null, list)
+      const first = list[0]
+      if (!first) return callback(new SsrfError(`${hostname} did not resolve`), '', 0)
+      callback(null, first.address, first.family)
+    })
+  }
 }
 
 /**
@@ -78,15 +81,16 @@ export function guardedLookup(
  * forbidden addresses, and the connected socket's remote address is checked again
  * (covers IP literals, which skip the lookup).
  */
-export function createGuardedDispatcher(opts: { connections?: number } = {}): Dispatcher {
-  const connector = buildConnector({ lookup: guardedLookup as never, timeout: 10_000 })
+export function createGuardedDispatcher(opts: { connections?: number; policy?: AddressPolicy } = {}): Dispatcher {
+  const policy = opts.policy ?? forbiddenAddressReason
+  const connector = buildConnector({ lookup: guardedLookup(policy) as never, timeout: 10_000 })
   return new Agent({
     connections: opts.connections,
     connect: (options, callback) => {
       connector(options, (err, socket) => {
         if (err || !socket) return callback(err ?? new Error('no socket'), null)
         const remote = socket.remoteAddress
-        const reason = remote ? forbiddenAddressReason(remote) : 'no remote address'
+        const reason = remote ? policy(remote) : 'no remote address'
         if (reason) {
           socket.destroy()
           return callback(new SsrfError(`refusing to connect to ${options.hostname}: ${reason}`), null)

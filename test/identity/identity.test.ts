@@ -4,7 +4,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PdsClient, PdsError } from '../../src/backfill/pds-client.js'
 import { Identity, IdentityError, INVALID_HANDLE } from '../../src/identity/identity.js'
-import { createGuardedFetch, forbiddenAddressReason, SsrfError } from '../../src/identity/ssrf.js'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fetch as undiciFetch } from 'undici'
+import {
+  createGuardedDispatcher,
+  createGuardedFetch,
+  forbiddenAddressReason,
+  SsrfError,
+} from '../../src/identity/ssrf.js'
 import { createLogger } from '../../src/logger.js'
 import { testConfig } from '../_util/config.js'
 import { TestNetwork, type TestAccount } from '../_util/network.js'
@@ -51,6 +59,51 @@ describe('SSRF address classification', () => {
     const err = await fetch('https://vm/').catch((e: unknown) => e)
     expect(err).toBeInstanceOf(SsrfError)
     expect((err as Error).message).toMatch(/vm: 127\.0\.0\.1 is a loopback address/)
+  })
+})
+
+describe('the guarded connector (checks at connect time)', () => {
+  let server: http.Server
+  let port: number
+  beforeAll(async () => {
+    server = http.createServer((_req, res) => res.end('reached'))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+    port = (server.address() as AddressInfo).port
+  })
+  afterAll(async () => {
+    await new Promise((r) => server.close(r))
+  })
+
+  const get = async (url: string, dispatcher: ReturnType<typeof createGuardedDispatcher>) => {
+    try {
+      const res = await undiciFetch(url, { dispatcher })
+      return await res.text()
+    } catch (err) {
+      throw (err as { cause?: unknown }).cause ?? err
+    }
+  }
+
+  it('connects when the resolved and the connected address pass the policy', async () => {
+    const open = createGuardedDispatcher({ policy: () => undefined })
+    expect(await get(`http://localhost:${port}/`, open)).toBe('reached')
+    expect(await get(`http://127.0.0.1:${port}/`, open)).toBe('reached')
+  })
+
+  it('refuses a name whose DNS answer is forbidden, in the lookup', async () => {
+    const guarded = createGuardedDispatcher()
+    await expect(get(`http://localhost:${port}/`, guarded)).rejects.toThrow(/localhost: 127\.0\.0\.1 is a loopback address/)
+  })
+
+  it('refuses an IP literal (no lookup) by the connected socket’s address', async () => {
+    const seen: string[] = []
+    const guarded = createGuardedDispatcher({
+      policy: (ip) => {
+        seen.push(ip)
+        return forbiddenAddressReason(ip)
+      },
+    })
+    await expect(get(`http://127.0.0.1:${port}/`, guarded)).rejects.toThrow(/127\.0\.0\.1 is a loopback address/)
+    expect(seen).toEqual(['127.0.0.1'])
   })
 })
 
