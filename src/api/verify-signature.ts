@@ -10,12 +10,17 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto'
 import { parseDidKey } from '@atproto/crypto'
 import { cryptoVerifySignatureWithKey } from '@atproto/xrpc-server'
 
-// SubjectPublicKeyInfo DER prefixes for a 33-byte compressed point.
-const SPKI_PREFIX: Record<string, Buffer> = {
-  // id-ecPublicKey, secp256k1
-  ES256K: Buffer.from('3036301006072a8648ce3d020106052b8104000a032200', 'hex'),
-  // id-ecPublicKey, prime256v1
-  ES256: Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'),
+// SubjectPublicKeyInfo DER prefixes (id-ecPublicKey + curve) for a compressed (33-byte) or
+// uncompressed (65-byte) point; @atproto/crypto's parseDidKey hands back the latter.
+const SPKI_PREFIX: Record<string, Record<number, Buffer>> = {
+  ES256K: {
+    33: Buffer.from('3036301006072a8648ce3d020106052b8104000a032200', 'hex'),
+    65: Buffer.from('3056301006072a8648ce3d020106052b8104000a034200', 'hex'),
+  },
+  ES256: {
+    33: Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'),
+    65: Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'),
+  },
 }
 
 const keyCache = new Map<string, { alg: string; key: KeyObject }>()
@@ -25,14 +30,24 @@ function keyObject(didKey: string): { alg: string; key: KeyObject } {
   let entry = keyCache.get(didKey)
   if (!entry) {
     const { jwtAlg, keyBytes } = parseDidKey(didKey)
-    const prefix = SPKI_PREFIX[jwtAlg]
-    if (!prefix || keyBytes.length !== 33) throw new Error(`unsupported key ${jwtAlg}`)
+    const prefix = SPKI_PREFIX[jwtAlg]?.[keyBytes.length]
+    if (!prefix) throw new Error(`unsupported key ${jwtAlg} (${keyBytes.length} bytes)`)
     const key = createPublicKey({ key: Buffer.concat([prefix, keyBytes]), format: 'der', type: 'spki' })
     entry = { alg: jwtAlg, key }
     if (keyCache.size >= MAX_KEYS) keyCache.delete(keyCache.keys().next().value!)
     keyCache.set(didKey, entry)
   }
   return entry
+}
+
+/** Whether a did:key takes the OpenSSL path (tests: the fast path must really be taken). */
+export function hasNativeKey(didKey: string): boolean {
+  try {
+    keyObject(didKey)
+    return true
+  } catch {
+    return false
+  }
 }
 
 export async function verifySignatureWithKey(

@@ -2,7 +2,7 @@
 // allowMalleableSig (xrpc-server's default verifier), for both key types.
 import { P256Keypair, Secp256k1Keypair, verifySignature } from '@atproto/crypto'
 import { describe, expect, it } from 'vitest'
-import { verifySignatureWithKey } from '../../src/api/verify-signature.js'
+import { hasNativeKey, verifySignatureWithKey } from '../../src/api/verify-signature.js'
 
 const ORDER: Record<string, bigint> = {
   ES256K: 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n,
@@ -24,6 +24,8 @@ describe('verifySignatureWithKey', () => {
     it(`${alg}: agrees with @atproto/crypto on good, tampered, high-S and foreign signatures`, async () => {
       const key = await make()
       const other = await make()
+      // the point of this module: OpenSSL, not the pure-JS fallback
+      expect(hasNativeKey(key.did())).toBe(true)
       for (let i = 0; i < 20; i++) {
         const msg = Buffer.from(`header.payload-${i}-${Math.random()}`)
         const sig = await key.sign(msg)
