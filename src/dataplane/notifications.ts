@@ -3,11 +3,17 @@
 // unread count agrees with the list: their own actions, accounts they mute or block (either
 // direction), threads they muted, and reasons their notification preferences turn off
 // (list:false) or restrict to accounts they follow (include:'follows').
+//
+// Besides the stored notifications, posts by accounts the user subscribed to (the profile
+// bell, app.bsky.notification.putActivitySubscription) made after subscribing are listed as
+// reason 'subscribed-post'. They are read from `post` (for accounts we track), carry a
+// negative id derived from the post's uri, and page with the same (sort_at, id) cursor.
 import { InvalidRequestError } from '@atproto/xrpc-server'
 import { sql, type RawBuilder } from 'kysely'
 import type { Db } from '../db/database.js'
 
-export const NOTIFICATION_REASONS = ['like', 'repost', 'follow', 'mention', 'reply', 'quote'] as const
+export const NOTIFICATION_REASONS = ['like', 'repost', 'follow', 'mention', 'reply', 'quote', 'subscribed-post'] as const
+const SUBSCRIBED_POST = 'subscribed-post'
 
 export interface NotificationRow {
   id: string
@@ -44,7 +50,7 @@ function decodeNotificationCursor(cursor: string | undefined): Cursor | undefine
   const bad = () => new InvalidRequestError('cursor is malformed (pass back the cursor of the previous page)')
   if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw bad()
   const [sortAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('::')
-  if (!sortAt || !id || !SORT_AT_RE.test(sortAt) || !/^\d{1,19}$/.test(id)) throw bad()
+  if (!sortAt || !id || !SORT_AT_RE.test(sortAt) || !/^-?\d{1,19}$/.test(id)) throw bad()
   return { sortAt, id }
 }
 
@@ -102,27 +108,84 @@ export async function listNotificationRows(
   filter: NotificationFilter,
 ): Promise<NotificationRow[]> {
   const c = decodeNotificationCursor(cursor)
-  const res = await sql<NotificationRow>`
-    ${hiddenSets(recipient)}
-    select n.id::text as "id", n.author_did as "authorDid", n.reason, n.reason_subject as "reasonSubject",
-      n.record_uri as "recordUri", n.record_cid as "recordCid", n.indexed_at as "indexedAt",
-      to_char(n.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "sortKey"
-    from notification n
-    where ${visibleTo(recipient, filter)}
-    ${c ? sql`and (n.sort_at, n.id) < (${c.sortAt}::timestamptz, ${c.id}::bigint)` : sql``}
-    order by n.sort_at desc, n.id desc
-    limit ${limit + 1}`.execute(db)
-  return res.rows
+  const [stored, subscribed] = await Promise.all([
+    sql<NotificationRow>`
+      ${hiddenSets(recipient)}
+      select n.id::text as "id", n.author_did as "authorDid", n.reason, n.reason_subject as "reasonSubject",
+        n.record_uri as "recordUri", n.record_cid as "recordCid", n.indexed_at as "indexedAt",
+        to_char(n.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "sortKey"
+      from notification n
+      where ${visibleTo(recipient, filter)}
+      ${c ? sql`and (n.sort_at, n.id) < (${c.sortAt}::timestamptz, ${c.id}::bigint)` : sql``}
+      order by n.sort_at desc, n.id desc
+      limit ${limit + 1}`.execute(db),
+    wantsSubscribed(filter)
+      ? sql<NotificationRow>`
+          ${hiddenSets(recipient)}
+          select p.id::text as "id", p.author_did as "authorDid", ${sql.lit(SUBSCRIBED_POST)} as reason, null as "reasonSubject",
+            p.uri as "recordUri", p.cid as "recordCid", p.indexed_at as "indexedAt",
+            to_char(p.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "sortKey"
+          from activity_subscription s
+          cross join lateral (
+            select ${SYNTHETIC_ID} as id, p.* from post p
+            where ${subscribedPostVisible(recipient)}
+              ${c ? sql`and (p.sort_at, ${SYNTHETIC_ID}) < (${c.sortAt}::timestamptz, ${c.id}::bigint)` : sql``}
+            order by p.sort_at desc, p.uri desc
+            limit ${limit + 1}
+          ) p
+          where s.subscriber_did = ${recipient}
+          order by p.sort_at desc, p.id desc
+          limit ${limit + 1}`.execute(db)
+      : Promise.resolve({ rows: [] as NotificationRow[] }),
+  ])
+  // Merge the two newest-first lists by (sort_at, id) desc.
+  return [...stored.rows, ...subscribed.rows]
+    .sort((a, b) => (a.sortKey === b.sortKey ? compareIds(b.id, a.id) : a.sortKey < b.sortKey ? 1 : -1))
+    .slice(0, limit + 1)
 }
 
 /** Notifications indexed after `seenAt` (all of them when never seen). */
 export async function countUnread(db: Db, recipient: string, seenAt: Date | undefined, filter: NotificationFilter) {
-  const res = await sql<{ n: string }>`
-    ${hiddenSets(recipient)}
-    select count(*)::text as n from notification n
-    where ${visibleTo(recipient, filter)}
-    ${seenAt ? sql`and n.indexed_at > ${seenAt}` : sql``}`.execute(db)
-  return Number(res.rows[0]?.n ?? 0)
+  const [stored, subscribed] = await Promise.all([
+    sql<{ n: string }>`
+      ${hiddenSets(recipient)}
+      select count(*)::text as n from notification n
+      where ${visibleTo(recipient, filter)}
+      ${seenAt ? sql`and n.indexed_at > ${seenAt}` : sql``}`.execute(db),
+    wantsSubscribed(filter)
+      ? sql<{ n: string }>`
+          ${hiddenSets(recipient)}
+          select count(*)::text as n from activity_subscription s
+          join post p on ${subscribedPostVisible(recipient)}
+          where s.subscriber_did = ${recipient}
+          ${seenAt ? sql`and p.indexed_at > ${seenAt}` : sql``}`.execute(db)
+      : Promise.resolve({ rows: [{ n: '0' }] }),
+  ])
+  return Number(stored.rows[0]?.n ?? 0) + Number(subscribed.rows[0]?.n ?? 0)
+}
+
+// A stable negative id per post uri, so subscribed posts page with the notifications' cursor
+// without colliding with their (positive) ids.
+const SYNTHETIC_ID = sql.raw(`(-(('x' || substr(md5(p.uri), 1, 15))::bit(60)::bigint) - 1)`)
+
+function wantsSubscribed(filter: NotificationFilter): boolean {
+  if (filter.reasons?.length && !filter.reasons.includes(SUBSCRIBED_POST)) return false
+  return filter.perReason?.[SUBSCRIBED_POST] !== 'off'
+}
+
+/** p = a post by the subscribed account s, made after subscribing, of a kind asked for. */
+function subscribedPostVisible(recipient: string): RawBuilder<unknown> {
+  return sql`p.author_did = s.subject_did and p.sort_at > s.created_at and p.author_did <> ${recipient}
+    and ((s.post and p.reply_parent_uri is null) or (s.reply and p.reply_parent_uri is not null))
+    and not exists (select 1 from hidden_author h where h.did = p.author_did)
+    and not exists (select 1 from hidden_post h where h.uri = p.uri)
+    and not exists (select 1 from notification n where n.recipient_did = ${recipient} and n.record_uri = p.uri)`
+}
+
+function compareIds(a: string, b: string): number {
+  const x = BigInt(a)
+  const y = BigInt(b)
+  return x === y ? 0 : x < y ? -1 : 1
 }
 
 /** The stored record behind each notification: posts as stored, likes/reposts/follows rebuilt. */

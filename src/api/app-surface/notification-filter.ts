@@ -11,6 +11,7 @@ const PREF_OF_REASON: Record<string, string> = {
   mention: 'mention',
   reply: 'reply',
   quote: 'quote',
+  'subscribed-post': 'subscribedPost',
 }
 
 export async function notificationFilterFor(db: Db, did: string, reasons?: string[]): Promise<NotificationFilter> {

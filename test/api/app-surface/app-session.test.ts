@@ -436,6 +436,28 @@ describe('the app, screen by screen, through a real PDS', () => {
     expect(subs.subscriptions.map((s: any) => s.did)).toEqual([bob.did])
     const bobProfile = await call(alice, 'app.bsky.actor.getProfile', { actor: bob.did })
     expect(bobProfile.viewer.activitySubscription).toEqual({ post: true, reply: false })
+    // bob posts (and replies, which alice did not ask for): one subscribed-post notification.
+    const unreadBefore = (await call(alice, 'app.bsky.notification.getUnreadCount')).count
+    const bell = await createPost(bob, 'news from bob')
+    const bobReply = await bob.agent.post({ text: 'a reply alice did not ask for', reply: { root: alicePost, parent: alicePost } })
+    await waitForIndexed(t.db, [bell.uri, bobReply.uri])
+    const withBell = await call(alice, 'app.bsky.notification.listNotifications', { limit: 40 })
+    const subscribed = withBell.notifications.filter((n: any) => n.reason === 'subscribed-post')
+    expect(subscribed.map((n: any) => n.uri)).toEqual([bell.uri])
+    expect(subscribed[0].record.text).toBe('news from bob')
+    expect(withBell.notifications.filter((n: any) => n.uri === bobReply.uri).map((n: any) => n.reason)).toEqual(['reply'])
+    expect((await call(alice, 'app.bsky.notification.getUnreadCount')).count).toBe(unreadBefore + 2)
+    const onlyBell = await call(alice, 'app.bsky.notification.listNotifications', { reasons: ['subscribed-post'] })
+    expect(onlyBell.notifications.map((n: any) => n.uri)).toEqual([bell.uri])
+    // paging across stored and subscribed notifications: each once, in order
+    const seen: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await call(alice, 'app.bsky.notification.listNotifications', { limit: 2, cursor })
+      seen.push(...page.notifications.map((n: any) => n.uri))
+      cursor = page.cursor
+    } while (cursor)
+    expect(seen).toEqual(withBell.notifications.map((n: any) => n.uri))
     await call(alice, 'app.bsky.notification.putActivitySubscription', {}, {
       subject: bob.did,
       activitySubscription: { post: false, reply: false },
