@@ -217,12 +217,15 @@ export class Indexer {
         // record seen twice ends the run, and so does a local user's unfollow (tracking
         // depends on the order of a user's follows and unfollows).
         let creates: number[] = []
+        let deletes: number[] = []
         let singles: number[] = []
         const keys = new Set<string>()
         const flush = async () => {
           for (const i of singles) outcomes[i] = await this.applyOne(tx, prepared[i]!, env)
+          if (deletes.length > 0) await this.applyDeletes(tx, prepared, deletes, outcomes, env)
           if (creates.length > 0) await this.applyRun(tx, prepared, creates, outcomes, env)
           creates = []
+          deletes = []
           singles = []
           keys.clear()
         }
@@ -236,6 +239,7 @@ export class Indexer {
           }
           keys.add(key)
           if (p.type === 'write' && p.op.kind === 'create' && p.processor.insertMany) creates.push(i)
+          else if (p.type === 'delete' && p.processor.removeMany) deletes.push(i)
           else singles.push(i)
         }
         await flush()
@@ -288,6 +292,25 @@ export class Indexer {
     await insertNotificationsMany(tx, notify, env)
   }
 
+  /** A run's deletes of likes and reposts, collection by collection, then their tombstones. */
+  private async applyDeletes(
+    tx: DbTx,
+    prepared: Prepared[],
+    run: number[],
+    outcomes: Array<Outcome | Skip>,
+    env: IndexEnv,
+  ): Promise<void> {
+    const ops = run.map((i) => prepared[i] as Extract<Prepared, { type: 'delete' }>)
+    const removed = new Set<string>()
+    for (const processor of PROCESSORS.values()) {
+      const targets = ops.filter((p) => p.processor === processor).map((p) => ({ uri: p.op.uri, rev: p.rev }))
+      if (targets.length === 0) continue
+      for (const uri of await processor.removeMany!(tx, targets, env)) removed.add(uri)
+    }
+    await writeTombstones(tx, ops.map((p) => ({ uri: p.op.uri, did: p.op.did, rev: p.rev })))
+    run.forEach((i, k) => (outcomes[i] = removed.has(ops[k]!.op.uri) ? 'indexed' : 'unchanged'))
+  }
+
   private async applyOne(tx: DbTx, p: Prepared, env: IndexEnv): Promise<Outcome> {
     switch (p.type) {
       case 'write': {
@@ -308,15 +331,7 @@ export class Indexer {
       }
       case 'delete': {
         const removed = await p.processor.remove(tx, p.op.uri, p.op.did, p.rev, env)
-        // Deletes win: the tombstone outlives any late create (rewind replay, a backfill page
-        // listed before the delete). A rev-less tombstone stops every later write.
-        await sql`
-          insert into tombstone (uri, author_did, rev) values (${p.op.uri}, ${p.op.did}, ${p.rev})
-          on conflict (uri) do update set
-            rev = case when tombstone.rev is null or excluded.rev is null then null
-                       else greatest(tombstone.rev, excluded.rev) end,
-            deleted_at = now()
-        `.execute(tx)
+        await writeTombstones(tx, [{ uri: p.op.uri, did: p.op.did, rev: p.rev }])
         return removed ? 'indexed' : 'unchanged'
       }
       case 'identity': {
@@ -394,6 +409,23 @@ export class Indexer {
     )
     this.lastSkipLog.set(skip.reason, { at: now, suppressed: 0 })
   }
+}
+
+/**
+ * Deletes win: the tombstone outlives any late create (rewind replay, a backfill page listed
+ * before the delete). A rev-less tombstone stops every later write. URIs must be distinct.
+ */
+async function writeTombstones(tx: DbTx, rows: Array<{ uri: string; did: string; rev: string | null }>) {
+  await sql`
+    insert into tombstone (uri, author_did, rev)
+    select * from unnest(
+      ${rows.map((r) => r.uri)}::text[], ${rows.map((r) => r.did)}::text[], ${rows.map((r) => r.rev)}::text[]
+    )
+    on conflict (uri) do update set
+      rev = case when tombstone.rev is null or excluded.rev is null then null
+                 else greatest(tombstone.rev, excluded.rev) end,
+      deleted_at = now()
+  `.execute(tx)
 }
 
 /** A local user's unfollow (or follow update): its place relative to their follows matters. */

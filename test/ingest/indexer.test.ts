@@ -132,6 +132,8 @@ describe('bulk runs and op-by-op', () => {
     const r2 = reply(a, r1, p, at())
     const fwd = follow(a, b, at())
     const back = follow(b, a, at())
+    const rp = repost(b, mine, at())
+    const unliked = like(a, p, at())
     return [
       early,
       mine,
@@ -139,7 +141,8 @@ describe('bulk runs and op-by-op', () => {
       p,
       r1,
       like(a, mine, at()),
-      repost(b, mine, at()),
+      rp,
+      unliked,
       quote(b, p, at()),
       mention(b, me, at()),
       fwd,
@@ -149,6 +152,8 @@ describe('bulk runs and op-by-op', () => {
       block(b, me, at()),
       p, // the same create twice in one batch
       del(early.uri, keys[k++]),
+      del(rp.uri, keys[k++]),
+      del(unliked.uri, keys[k++]),
       profile(a, { displayName: 'A' }, { rev: keys[k], cid: cidOf(keys[k++]) }),
       { kind: 'account', did: b, active: false, status: 'deactivated' },
       { kind: 'account', did: b, active: true },
@@ -188,7 +193,8 @@ describe('bulk runs and op-by-op', () => {
     expect(await actor(aA!)).toMatchObject({ posts_count: 2, followers_count: 1, follows_count: 2, display_name: 'A' })
     expect(await actor(bA!)).toMatchObject({ posts_count: 3, followers_count: 2, follows_count: 2, status: 'active' })
     expect(await postRow(`at://${aA}/app.bsky.feed.post/${keys[1]}`)).toMatchObject({ like_count: 0, reply_count: 1, quote_count: 1 })
-    expect((await notifications(meA!)).map((n) => n.reason).sort()).toEqual(['follow', 'like', 'mention', 'repost'])
+    expect((await notifications(meA!)).map((n) => n.reason).sort()).toEqual(['follow', 'like', 'mention'])
+    expect(await feedItems(`at://${meA}/app.bsky.feed.post/${keys[0]}`)).toHaveLength(1) // the repost's is gone
   })
 })
 

@@ -10,6 +10,7 @@ import {
   insertNotifications,
   lockPostCounters,
   notTombstoned,
+  removeSubjectRecords,
   revAllowsRemoval,
   times,
   type NotificationInput,
@@ -87,6 +88,8 @@ export const likeProcessor: RecordProcessor = {
     `.execute(tx)
     return new Set(rows.map((r) => r.uri))
   },
+
+  removeMany: (tx, targets) => removeSubjectRecords(tx, 'like', 'like_count', targets),
 
   async remove(tx, uri, _did, rev) {
     const stored = await tx.selectFrom('like').select('subject_uri').where('uri', '=', uri).executeTakeFirst()

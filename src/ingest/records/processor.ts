@@ -73,6 +73,11 @@ export interface RecordProcessor {
    * not written here: the indexer writes those of the whole run at once from `notify`.
    */
   insertMany?(tx: DbTx, inputs: WriteInput[], env: IndexEnv): Promise<Set<string>>
+  /**
+   * Bulk form of remove for a run of deletes on distinct URIs (no tombstones: the indexer
+   * writes those). Returns the URIs really removed.
+   */
+  removeMany?(tx: DbTx, targets: Array<{ uri: string; rev: string | null }>, env: IndexEnv): Promise<Set<string>>
   /** Whom an inserted record may notify (filtered to local users, minus the author, later). */
   notify?(input: WriteInput): NotificationInput[]
   /**
@@ -208,6 +213,42 @@ export const BULK_NOT_TOMBSTONED = sql`not exists (
   select 1 from tombstone t
   where t.uri = i.uri and (t.rev is null or i.rev is null or t.rev >= i.rev)
 )`
+
+/**
+ * Remove a run of likes or reposts (same shape): each row unless written by a newer rev, the
+ * subjects' counters (locked first, see lockPostCounters), their notifications.
+ */
+export async function removeSubjectRecords(
+  tx: DbTx,
+  table: 'like' | 'repost',
+  counter: 'like_count' | 'repost_count',
+  targets: Array<{ uri: string; rev: string | null }>,
+  extra?: (removed: string[]) => Promise<void>,
+): Promise<Set<string>> {
+  const uris = targets.map((t) => t.uri)
+  const subjects = await tx.selectFrom(table).select('subject_uri').where('uri', 'in', uris).execute()
+  if (subjects.length === 0) return new Set()
+  await lockPostCounters(tx, subjects.map((r) => r.subject_uri))
+  const { rows } = await sql<{ uri: string }>`
+    with i as (
+      select * from unnest(${uris}::text[], ${targets.map((t) => t.rev)}::text[]) as t(uri, rev)
+    ), del as (
+      delete from ${sql.table(table)} r using i
+      where r.uri = i.uri and (i.rev is null or r.rev is null or r.rev < i.rev)
+      returning r.uri, r.subject_uri
+    ), counted as (
+      update post p set ${sql.ref(counter)} = greatest(p.${sql.ref(counter)} - c.n, 0)
+      from (select subject_uri, count(*)::int as n from del group by subject_uri) c
+      where p.uri = c.subject_uri and p.uri = any(array(select subject_uri from del))
+    ), notifications as (
+      delete from notification where record_uri = any(array(select uri from del))
+    )
+    select uri from del
+  `.execute(tx)
+  const removed = rows.map((r) => r.uri)
+  if (extra && removed.length > 0) await extra(removed)
+  return new Set(removed)
+}
 
 /** The stored rev and first-seen time of a row keyed by uri in one of the record tables. */
 export async function findStoredIn(

@@ -11,6 +11,7 @@ import {
   insertNotifications,
   lockPostCounters,
   notTombstoned,
+  removeSubjectRecords,
   revAllowsRemoval,
   times,
   type NotificationInput,
@@ -96,6 +97,11 @@ export const repostProcessor: RecordProcessor = {
     `.execute(tx)
     return new Set(rows.map((r) => r.uri))
   },
+
+  removeMany: (tx, targets) =>
+    removeSubjectRecords(tx, 'repost', 'repost_count', targets, async (removed) => {
+      await tx.deleteFrom('feed_item').where('uri', 'in', removed).execute()
+    }),
 
   async remove(tx, uri, _did, rev) {
     const stored = await tx.selectFrom('repost').select('subject_uri').where('uri', '=', uri).executeTakeFirst()
