@@ -1,7 +1,7 @@
 // generatorViews for a set of generator URIs, in the order asked, leaving out those whose
 // record cannot be had: records (cached, time-bounded) → creators (hydrator) → like counts
 // and the viewer's like (what we hold) → views.
-import { sql } from 'kysely'
+import { getSubjectLikes } from '../../dataplane/graph-state.js'
 import { generatorView } from '../../feeds/generator-view.js'
 import { toGeneratorRecord, type GeneratorRecord } from '../../feeds/generator-records.js'
 import type { SurfaceContext } from './context.js'
@@ -18,30 +18,21 @@ export async function generatorViews(
   const views = new Map<string, Record<string, unknown>>()
   if (found.length === 0) return { views, records }
   const foundUris = found.map((r) => r.uri)
-  const [state, likes, viewerLikes] = await Promise.all([
+  const [state, likes] = await Promise.all([
     ctx.hydrator.hydrateProfiles(
       found.map((r) => r.creatorDid),
       viewer,
     ),
-    sql<{ uri: string; n: string }>`
-      select subject_uri as uri, count(*)::text as n from "like"
-      where subject_uri = any(${foundUris}::text[]) group by subject_uri`.execute(ctx.db),
-    viewer
-      ? sql<{ subject: string; uri: string }>`
-          select subject_uri as subject, min(uri) as uri from "like"
-          where author_did = ${viewer} and subject_uri = any(${foundUris}::text[]) group by subject_uri`.execute(ctx.db)
-      : Promise.resolve({ rows: [] as { subject: string; uri: string }[] }),
+    getSubjectLikes(ctx.db, foundUris, viewer),
   ])
-  const likeCount = new Map(likes.rows.map((r) => [r.uri, Number(r.n)]))
-  const liked = new Map(viewerLikes.rows.map((r) => [r.subject, r.uri]))
   for (const rec of found) {
     if (ctx.views.isBlocked(state, rec.creatorDid)) continue
     views.set(
       rec.uri,
       generatorView(ctx.views.cdn, rec, {
         creator: ctx.views.profileView(state, rec.creatorDid),
-        likeCount: likeCount.get(rec.uri) ?? 0,
-        viewerLike: liked.get(rec.uri),
+        likeCount: likes.counts.get(rec.uri) ?? 0,
+        viewerLike: likes.viewerLikes.get(rec.uri),
       }),
     )
   }

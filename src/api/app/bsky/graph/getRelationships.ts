@@ -2,6 +2,7 @@
 // the follow and block records we hold (public data: no auth needed).
 import { InvalidRequestError } from '@atproto/xrpc-server'
 import { getRelationships } from '../../../../dataplane/graph.js'
+import { getBlockUrisBy } from '../../../../dataplane/graph-state.js'
 import type { ReadContext } from '../../../context.js'
 import { resolveActorDid } from '../../../util.js'
 
@@ -15,14 +16,11 @@ export default function register(ctx: ReadContext) {
       if (!actor) throw new InvalidRequestError(`Actor not found: ${params.actor}`, 'ActorNotFound')
       const others = params.others ?? []
       const dids = await Promise.all(others.map((o) => resolveActorDid(ctx, o)))
-      const rels = await getRelationships(ctx.db, actor, dids.filter((d): d is string => !!d))
-      const blockedBy = await ctx.db
-        .selectFrom('block')
-        .select(['author_did', 'uri'])
-        .where('subject_did', '=', actor)
-        .where('author_did', 'in', dids.filter((d): d is string => !!d).concat(['']))
-        .execute()
-      const blockedByUri = new Map(blockedBy.map((b) => [b.author_did, b.uri]))
+      const known = dids.filter((d): d is string => !!d)
+      const [rels, blockedByUri] = await Promise.all([
+        getRelationships(ctx.db, actor, known),
+        getBlockUrisBy(ctx.db, actor, known),
+      ])
       const relationships = others.map((other, i) => {
         const did = dids[i]
         if (!did) return { $type: 'app.bsky.graph.defs#notFoundActor', actor: other, notFound: true }
