@@ -25,6 +25,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import net from 'node:net'
+import { loadavg } from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Secp256k1Keypair } from '@atproto/crypto'
@@ -227,6 +228,28 @@ function summarize(samples: number[]) {
   return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN }
 }
 
+/** user + system CPU time of a process so far (ms), from /proc. */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  // after "pid (comm) ": state=0 … utime=11, stime=12 (clock ticks, 100 per second)
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/** CPU time so far of each Postgres backend serving the server (by application_name). */
+async function backendCpuMs(database: Database): Promise<Map<number, number>> {
+  const res = await sql<{ pid: number }>`
+    select pid from pg_stat_activity where application_name = 'bench_timeline_server'`.execute(database.db)
+  const out = new Map<number, number>()
+  for (const { pid } of res.rows) {
+    try {
+      out.set(pid, processCpuMs(pid))
+    } catch {
+      /* backend gone */
+    }
+  }
+  return out
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
@@ -277,7 +300,8 @@ async function main() {
         HOST: '127.0.0.1',
         APPVIEW_DID,
         APPVIEW_URL: 'https://bench.appview.test',
-        DATABASE_URL: DB_URL,
+        // named, so the benchmark can find the server's Postgres backends and their CPU time
+        DATABASE_URL: `${DB_URL}${DB_URL.includes('?') ? '&' : '?'}application_name=bench_timeline_server`,
         DATABASE_SCHEMA: SCHEMA,
         DATABASE_POOL_SIZE: env.BENCH_POOL_SIZE ?? '16',
         REDIS_URL: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -331,6 +355,7 @@ async function main() {
     )
     say('warm-up done (every user once)')
 
+    const cpuBefore = { server: processCpuMs(server.pid!), postgres: await backendCpuMs(database) }
     const first: number[] = []
     const deep: number[] = []
     let items = 0
@@ -363,6 +388,11 @@ async function main() {
     const elapsed = (performance.now() - runStart) / 1000
     const rss = peakRssMb(server.pid!)
     const all = [...first, ...deep]
+    const cpuAfter = { server: processCpuMs(server.pid!), postgres: await backendCpuMs(database) }
+    let pgCpu = 0
+    for (const [pid, ms] of cpuAfter.postgres) pgCpu += ms - (cpuBefore.postgres.get(pid) ?? 0)
+    const serverCpuPerRequest = (cpuAfter.server - cpuBefore.server) / Math.max(1, all.length)
+    const postgresCpuPerRequest = pgCpu / Math.max(1, all.length)
 
     // The floor: the same skeleton queries, bare, one at a time.
     const floorFirst: number[] = []
@@ -426,6 +456,11 @@ async function main() {
       requests: all.length,
       errors,
       requestsPerSecond: Math.round(all.length / elapsed),
+      serverCpuMsPerRequest: Number(serverCpuPerRequest.toFixed(2)),
+      postgresCpuMsPerRequest: Number(postgresCpuPerRequest.toFixed(2)),
+      // what two dedicated cores would sustain at this CPU cost per request
+      requestsPerSecondOnTwoIdleCores: Math.round(2000 / (serverCpuPerRequest + postgresCpuPerRequest)),
+      machineLoadAverage: loadavg().map((x) => Number(x.toFixed(1))),
       avgItemsPerPage: Number((items / Math.max(1, all.length)).toFixed(1)),
       all: summarize(all),
       firstPage: summarize(first),
@@ -447,6 +482,9 @@ async function main() {
         `| feed items | ${r.feedItems.toLocaleString('en')} |`,
         `| requests (${r.seconds} s, ${CONCURRENCY} clients) | ${r.requests} (${r.errors} errors) |`,
         `| requests/s | ${r.requestsPerSecond} |`,
+        `| CPU per request: server / Postgres | ${r.serverCpuMsPerRequest} / ${r.postgresCpuMsPerRequest} ms |`,
+        `| capacity of 2 idle cores at that CPU cost | ${r.requestsPerSecondOnTwoIdleCores} req/s |`,
+        `| machine load average (1/5/15 min) during the run | ${r.machineLoadAverage.join(' / ')} |`,
         `| latency all p50 / p99 | ${f(r.all.p50)} / ${f(r.all.p99)} ms |`,
         `| first page p50 / p99 | ${f(r.firstPage.p50)} / ${f(r.firstPage.p99)} ms |`,
         `| deep page p50 / p99 | ${f(r.deepPage.p50)} / ${f(r.deepPage.p99)} ms |`,
