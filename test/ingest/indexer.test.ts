@@ -154,6 +154,7 @@ describe('bulk runs and op-by-op', () => {
       del(early.uri, keys[k++]),
       del(rp.uri, keys[k++]),
       del(unliked.uri, keys[k++]),
+      del(fwd.uri, keys[k++]), // an unfollow by someone who is not a local user goes in bulk
       profile(a, { displayName: 'A' }, { rev: keys[k], cid: cidOf(keys[k++]) }),
       { kind: 'account', did: b, active: false, status: 'deactivated' },
       { kind: 'account', did: b, active: true },
@@ -190,8 +191,8 @@ describe('bulk runs and op-by-op', () => {
       )
     expect(asSets(b)).toEqual(asSets(a))
     // And the scenario's own expectations.
-    expect(await actor(aA!)).toMatchObject({ posts_count: 2, followers_count: 1, follows_count: 2, display_name: 'A' })
-    expect(await actor(bA!)).toMatchObject({ posts_count: 3, followers_count: 2, follows_count: 2, status: 'active' })
+    expect(await actor(aA!)).toMatchObject({ posts_count: 2, followers_count: 1, follows_count: 1, display_name: 'A' })
+    expect(await actor(bA!)).toMatchObject({ posts_count: 3, followers_count: 1, follows_count: 2, status: 'active' })
     expect(await postRow(`at://${aA}/app.bsky.feed.post/${keys[1]}`)).toMatchObject({ like_count: 0, reply_count: 1, quote_count: 1 })
     expect((await notifications(meA!)).map((n) => n.reason).sort()).toEqual(['follow', 'like', 'mention'])
     expect(await feedItems(`at://${meA}/app.bsky.feed.post/${keys[0]}`)).toHaveLength(1) // the repost's is gone

@@ -108,6 +108,30 @@ export const followProcessor: RecordProcessor = {
     return inserted
   },
 
+  async removeMany(tx, targets, env) {
+    const { rows } = await sql<{ uri: string; author_did: string; subject_did: string }>`
+      with i as (
+        select * from unnest(${targets.map((t) => t.uri)}::text[], ${targets.map((t) => t.rev)}::text[]) as t(uri, rev)
+      )
+      delete from follow f using i
+      where f.uri = i.uri and (i.rev is null or f.rev is null or f.rev < i.rev)
+      returning f.uri, f.author_did, f.subject_did
+    `.execute(tx)
+    if (rows.length === 0) return new Set()
+    await dropMany(tx, 'follows_count', rows.map((r) => r.author_did))
+    await dropMany(tx, 'followers_count', rows.map((r) => r.subject_did))
+    await tx.deleteFrom('notification').where('record_uri', 'in', rows.map((r) => r.uri)).execute()
+    // Local users' unfollows normally come one by one (the indexer keeps their order); one
+    // whose author became local in another process meanwhile is still honoured here.
+    const local = await localUsersAmong(tx, rows.map((r) => r.author_did))
+    for (const r of rows) {
+      if (local.has(r.author_did) && (await untrackIfUnfollowed(tx, env.channel, r.subject_did))) {
+        env.effects.changes.push({ t: 'untrack', did: r.subject_did })
+      }
+    }
+    return new Set(rows.map((r) => r.uri))
+  },
+
   async remove(tx, uri, did, rev, env, opts) {
     const { rows } = await sql<{ subject_did: string }>`
       delete from follow where uri = ${uri} and ${revAllowsRemoval(rev)} returning subject_did
@@ -132,6 +156,15 @@ async function bumpMany(tx: DbTx, column: 'follows_count' | 'followers_count', d
     insert into actor (did, ${sql.ref(column)})
     select d, count(*)::int from unnest(${dids}::text[]) d group by d
     on conflict (did) do update set ${sql.ref(column)} = actor.${sql.ref(column)} + excluded.${sql.ref(column)}
+  `.execute(tx)
+}
+
+/** −1 per occurrence of each DID, never below zero. */
+async function dropMany(tx: DbTx, column: 'follows_count' | 'followers_count', dids: string[]) {
+  await sql`
+    update actor a set ${sql.ref(column)} = greatest(a.${sql.ref(column)} - c.n, 0)
+    from (select d, count(*)::int as n from unnest(${dids}::text[]) d group by d) c
+    where a.did = c.d and a.did = any(${dids}::text[])
   `.execute(tx)
 }
 
