@@ -24,6 +24,7 @@ return {n, redis.call('PTTL', KEYS[1])}
 
 const PDS_LOOKUPS = new Set(['com.atproto.repo.getRecord', 'com.atproto.identity.resolveHandle'])
 const PDS_LOOKUP_FACTOR = 20
+const REDIS_BUDGET_MS = 250
 
 export class RateLimitExceededError extends XRPCError {
   constructor(
@@ -77,13 +78,22 @@ export class RateLimiter {
     const redisKey = `${this.prefix}:${scope}:${key}:${windowStart}`
     let count: number
     let ttlMs: number
+    let timer: NodeJS.Timeout | undefined
     try {
-      const res = (await this.deps.redis.eval(INCR_SCRIPT, 1, redisKey, String(windowMs))) as [number, number]
+      // A Redis that is down or slow must not hold every call: past the budget, let it through.
+      const res = (await Promise.race([
+        this.deps.redis.eval(INCR_SCRIPT, 1, redisKey, String(windowMs)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${REDIS_BUDGET_MS} ms`)), REDIS_BUDGET_MS)
+        }),
+      ])) as [number, number]
       count = Number(res[0])
       ttlMs = Number(res[1]) > 0 ? Number(res[1]) : windowMs
     } catch (err) {
       this.deps.log.warn({ err: errorMessage(err) }, 'rate limiter unavailable; letting the call through')
       return
+    } finally {
+      clearTimeout(timer)
     }
     const resetSeconds = Math.ceil((Date.now() + ttlMs) / 1000)
     const headers: Record<string, string> = {

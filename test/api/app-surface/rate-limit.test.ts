@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../_util/app.js'
 import { items, newDid, post } from '../../_util/index-ops.js'
+import { TcpProxy } from '../../_util/tcp-proxy.js'
+import { TEST_REDIS_URL } from '../../_util/config.js'
 
 let a: TestApp
 let b: TestApp
@@ -99,5 +101,23 @@ describe('rate limits', () => {
     })
     expect(res.statusCode).toBe(413)
     expect(res.json().error).toBeTruthy()
+  })
+
+  it('lets calls through, promptly, when Redis is unreachable', async () => {
+    const redisUrl = new URL(TEST_REDIS_URL)
+    const proxy = await new TcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379)).start()
+    const c = await createTestApp({ REDIS_URL: `redis://127.0.0.1:${proxy.port}`, RATE_LIMIT_PER_IP: '1' })
+    try {
+      expect((await call(c, '192.0.2.77')).statusCode).toBe(200)
+      expect((await call(c, '192.0.2.77')).statusCode).toBe(429)
+      await proxy.cut()
+      const started = Date.now()
+      const res = await call(c, '192.0.2.77')
+      expect(res.statusCode).toBe(200) // no count to refuse by: availability first
+      expect(res.headers['ratelimit-limit']).toBeUndefined()
+      expect(Date.now() - started).toBeLessThan(2_000)
+    } finally {
+      await c.close().catch(() => {})
+    }
   })
 })
