@@ -75,6 +75,7 @@ export class LiveFilter {
 
   /** Keep this op? Its author is tracked, or it touches a local user. */
   wants(op: IndexOp): boolean {
+    if (typeof op !== 'object' || op === null) return false
     const author = op.did
     if (this.tracked.has(author) || this.local.has(author)) return true
     if (op.kind === 'delete') return this.interactors.has(author)

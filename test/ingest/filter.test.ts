@@ -73,6 +73,7 @@ describe('live filter', () => {
       ['a stranger’s delete', del(`at://${stranger}/app.bsky.feed.like/3kabcdefghij2`)],
       ['a record of a collection we do not index', write(stranger, 'app.bsky.graph.listitem', { subject: me })],
       ['a garbage record', { ...post(stranger), record: null } as IndexOp],
+      ['not even an op', null as unknown as IndexOp],
     ]
     for (const [what, op] of keep) expect(filter.wants(op), what).toBe(true)
     for (const [what, op] of drop) expect(filter.wants(op), what).toBe(false)
