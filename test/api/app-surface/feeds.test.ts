@@ -266,27 +266,34 @@ describe('per-DID rate limits for authenticated calls', () => {
     await limited?.close()
   })
 
-  const callAs = async (who: TestAccount) => {
-    const nsid = 'app.bsky.unspecced.getConfig'
-    const token = (await who.agent.com.atproto.server.getServiceAuth({ aud: 'did:web:limited.test', lxm: nsid })).data.token
-    return fetch(`${limited.app.url}/xrpc/${nsid}`, { headers: { authorization: `Bearer ${token}` } })
-  }
+  const nsid = 'app.bsky.unspecced.getConfig'
+  const tokenFor = async (who: TestAccount) =>
+    (await who.agent.com.atproto.server.getServiceAuth({ aud: 'did:web:limited.test', lxm: nsid })).data.token
+  const callWith = (token: string) =>
+    fetch(`${limited.app.url}/xrpc/${nsid}`, { headers: { authorization: `Bearer ${token}` } })
+  const callAs = async (who: TestAccount) => callWith(await tokenFor(who))
 
   it('counts per DID, not per IP: one busy user does not throttle the others of their PDS', async () => {
-    // Start at the beginning of a window so the test never straddles a boundary.
-    while (Date.now() % 2000 > 300) await new Promise((r) => setTimeout(r, 20))
+    // Tokens first and one call each (admission, key resolution), then start at the
+    // beginning of a fresh window so the counted calls never straddle one.
+    const aliceToken = await tokenFor(alice)
+    const bobToken = await tokenFor(bob)
+    expect((await callWith(aliceToken)).status).toBe(200)
+    expect((await callWith(bobToken)).status).toBe(200)
+    const window = Math.floor(Date.now() / 2000)
+    while (Math.floor(Date.now() / 2000) === window) await new Promise((r) => setTimeout(r, 10))
     for (let i = 0; i < 3; i++) {
-      const res = await callAs(alice)
+      const res = await callWith(aliceToken)
       expect(res.status).toBe(200)
       expect(res.headers.get('ratelimit-remaining')).toBe(String(2 - i))
     }
-    const refused = await callAs(alice)
+    const refused = await callWith(aliceToken)
     expect(refused.status).toBe(429)
     expect(((await refused.json()) as any).error).toBe('RateLimitExceeded')
     expect(refused.headers.get('ratelimit-limit')).toBe('3')
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     // bob, same PDS, same IP: unaffected
-    expect((await callAs(bob)).status).toBe(200)
+    expect((await callWith(bobToken)).status).toBe(200)
     // and alice recovers in the next window
     const ok = await waitFor(async () => ((await callAs(alice)).status === 200 ? true : undefined), {
       timeoutMs: 6_000,

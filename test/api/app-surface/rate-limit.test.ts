@@ -32,10 +32,11 @@ const call = (t: TestApp, ip = '203.0.113.7') =>
     headers: { 'x-forwarded-for': ip },
   })
 
-/** Waits for the start of a fresh window, so the test never straddles a boundary. */
+/** Waits for the start of the next window, so the test never straddles a boundary. */
 async function freshWindow(seconds: number) {
   const ms = seconds * 1000
-  while (Date.now() % ms > 200) await new Promise((r) => setTimeout(r, 20))
+  const current = Math.floor(Date.now() / ms)
+  while (Math.floor(Date.now() / ms) === current) await new Promise((r) => setTimeout(r, 10))
 }
 
 describe('rate limits', () => {
