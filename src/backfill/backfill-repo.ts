@@ -48,7 +48,11 @@ export interface BackfillRepoDeps {
   identity?: { resolveDid(did: string): Promise<{ handle: string }> }
   /** BACKFILL_DAYS: 0 = everything. */
   days: number
+  /** Pages of one DID being indexed at once (default 1: on a 2-core box a second one only contends). */
+  indexWindow?: number
 }
+
+type BatchCounts = { indexed: number; unchanged: number; skipped: number }
 
 export interface BackfillRequest {
   did: string
@@ -122,57 +126,72 @@ export async function backfillRepo(
   await deps.liveFilter.waitForLiveFilter(did, { signal })
 
   let pages = 0
+  const indexWindow = Math.max(1, deps.indexWindow ?? 1)
   for (const collection of BACKFILL_COLLECTIONS) {
     const state = (progress.collections[collection] ??= { done: false })
-    // One page is fetched ahead while the current one is indexed (listing and indexing overlap).
+    // Pipelined: one page is fetched ahead, and up to `indexWindow` pages are being indexed at
+    // once (each its own transaction: one's Postgres work overlaps the next one's validation).
+    // Progress is saved strictly in page order, so a resumed job never skips a page.
     const fetchPage = (cursor: string | undefined) => {
       const p = deps.pds.listRecords(did, collection, { cursor, limit: PAGE_LIMIT })
       p.catch(() => {}) // observed when awaited; not an unhandled rejection if we stop first
       return p
     }
-    let next: Promise<ListRecordsPage> | undefined = state.done ? undefined : fetchPage(state.cursor)
-    while (next) {
-      signal?.throwIfAborted()
-      const page = await next
-      next = undefined
-      pages++
-      let newerThanHorizon = 0
-      const items: Array<{ op: IndexOp; ctx: OpContext }> = []
-      for (const rec of page.records) {
-        const createdAt = createdAtOf(rec.value)
-        if (horizon && createdAt && createdAt < horizon) continue
-        newerThanHorizon++
-        const op = toWriteOp(did, rec)
-        if (!op) {
-          progress.malformed++
-          continue
-        }
-        if (createdAt && (!progress.oldest || createdAt.toISOString() < progress.oldest)) progress.oldest = createdAt.toISOString()
-        items.push({ op, ctx: { source: 'backfill' } })
-      }
-      progress.malformed += page.malformed
-      // Newest first (by rkey, i.e. creation order): once a page ends in a record older than
-      // the horizon, every later page is older too. Back-dated records inside a page are
-      // skipped individually above.
-      const lastCreated = page.records.length > 0 ? createdAtOf(page.records[page.records.length - 1]!.value) : undefined
-      const pastHorizon =
-        horizon !== null && page.records.length > 0 && (newerThanHorizon === 0 || (lastCreated !== undefined && lastCreated < horizon))
-      const done = pastHorizon || !page.cursor || page.records.length === 0
-      if (!done) next = fetchPage(page.cursor)
-
-      let pageIndexed = 0
-      if (items.length > 0) {
-        const res = await deps.indexer.applyBatch(items)
-        pageIndexed = res.indexed
+    const inflight: Array<{ result: Promise<BatchCounts | undefined>; cursor?: string; done: boolean; pastHorizon: boolean }> = []
+    const settleOldest = async () => {
+      const head = inflight.shift()!
+      const res = await head.result
+      const pageIndexed = res?.indexed ?? 0
+      if (res) {
         progress.indexed += res.indexed
         progress.malformed += res.skipped
         deps.metrics?.recordsIndexed.inc({ collection }, res.indexed)
         if (res.skipped) deps.metrics?.recordsMalformed.inc({ collection }, res.skipped)
       }
-      if (pastHorizon) progress.horizonReached = true
-      state.cursor = page.cursor
-      state.done = done
+      if (head.pastHorizon) progress.horizonReached = true
+      state.cursor = head.cursor
+      state.done = head.done
       await saveProgress(db, did, progress, pageIndexed)
+    }
+    let next: Promise<ListRecordsPage> | undefined = state.done ? undefined : fetchPage(state.cursor)
+    try {
+      while (next) {
+        signal?.throwIfAborted()
+        const page = await next
+        next = undefined
+        pages++
+        let newerThanHorizon = 0
+        const items: Array<{ op: IndexOp; ctx: OpContext }> = []
+        for (const rec of page.records) {
+          const createdAt = createdAtOf(rec.value)
+          if (horizon && createdAt && createdAt < horizon) continue
+          newerThanHorizon++
+          const op = toWriteOp(did, rec)
+          if (!op) {
+            progress.malformed++
+            continue
+          }
+          if (createdAt && (!progress.oldest || createdAt.toISOString() < progress.oldest)) progress.oldest = createdAt.toISOString()
+          items.push({ op, ctx: { source: 'backfill' } })
+        }
+        progress.malformed += page.malformed
+        // Newest first (by rkey, i.e. creation order): once a page ends in a record older than
+        // the horizon, every later page is older too. Back-dated records inside a page are
+        // skipped individually above.
+        const lastCreated = page.records.length > 0 ? createdAtOf(page.records[page.records.length - 1]!.value) : undefined
+        const pastHorizon =
+          horizon !== null && page.records.length > 0 && (newerThanHorizon === 0 || (lastCreated !== undefined && lastCreated < horizon))
+        const done = pastHorizon || !page.cursor || page.records.length === 0
+        if (!done) next = fetchPage(page.cursor)
+        const result = items.length > 0 ? deps.indexer.applyBatch(items) : Promise.resolve(undefined)
+        result.catch(() => {}) // observed in settleOldest
+        inflight.push({ result, cursor: page.cursor, done, pastHorizon })
+        if (inflight.length >= indexWindow) await settleOldest()
+      }
+      while (inflight.length > 0) await settleOldest()
+    } finally {
+      // On failure, let batches already sent finish before the job gives up (no stray writers).
+      await Promise.allSettled(inflight.map((i) => i.result))
     }
   }
 

@@ -132,7 +132,50 @@ export interface TestNetworkOptions {
   faultProxy?: boolean
 }
 
-export class TestNetwork {
+/** What a firehose bridge reads from: a PDS (in this process or another) and its PLC. */
+export interface BridgeSource {
+  readonly pdsDirectUrl: string
+  idResolver(): IdResolver
+  /** Highest firehose seq the PDS has written (0 when none). */
+  currentSeq(): Promise<number>
+}
+
+/** A running test network, in this process (TestNetwork) or in a child (startNetworkProcess). */
+export interface NetworkLike extends BridgeSource {
+  readonly plcUrl: string
+  readonly pdsUrl: string
+  readonly proxy?: FaultProxy
+  createAccount(name: string): Promise<TestAccount>
+  createDid(opts: { pds: string; handle: string }): Promise<string>
+  startBridge(sink: EventSink, opts?: { cursor?: number }): Promise<FirehoseBridge>
+  close(): Promise<void>
+}
+
+/** Creates `<name>.test` on the PDS at `pdsUrl` and logs in. */
+export async function createAccountOn(pdsUrl: string, name: string): Promise<TestAccount> {
+  const handle = `${name}.test`
+  const email = `${name}@example.test`
+  const password = `${name}-password`
+  const agent = new AtpAgent({ service: pdsUrl })
+  const res = await agent.createAccount({ handle, email, password })
+  return { did: res.data.did, handle, email, password, agent }
+}
+
+/** Registers a did:plc in the directory at `plcUrl` (see TestNetwork.createDid). */
+export async function createDidOn(plcUrl: string, opts: { pds: string; handle: string }): Promise<string> {
+  const signer = await Secp256k1Keypair.create()
+  const client = new PlcClient(plcUrl)
+  return client.createDid({
+    signingKey: signer.did(),
+    handle: opts.handle,
+    pds: opts.pds,
+    rotationKeys: [signer.did()],
+    // @did-plc/lib pins an older @atproto/crypto; its Keypair shape is the same.
+    signer: signer as never,
+  })
+}
+
+export class TestNetwork implements NetworkLike {
   private constructor(
     readonly tmpDir: string,
     readonly plcServer: plc.PlcServer,
@@ -244,12 +287,7 @@ export class TestNetwork {
 
   /** Creates `<name>.test` on the PDS (name: lower-case letters/digits) and logs in. */
   async createAccount(name: string): Promise<TestAccount> {
-    const handle = `${name}.test`
-    const email = `${name}@example.test`
-    const password = `${name}-password`
-    const agent = this.agent()
-    const res = await agent.createAccount({ handle, email, password })
-    return { did: res.data.did, handle, email, password, agent }
+    return createAccountOn(this.pdsDirectUrl, name)
   }
 
   /**
@@ -257,16 +295,7 @@ export class TestNetwork {
    * behind it): for identity tests (unverifiable handles, PDS endpoints the SSRF guard refuses).
    */
   async createDid(opts: { pds: string; handle: string }): Promise<string> {
-    const signer = await Secp256k1Keypair.create()
-    const client = new PlcClient(this.plcUrl)
-    return client.createDid({
-      signingKey: signer.did(),
-      handle: opts.handle,
-      pds: opts.pds,
-      rotationKeys: [signer.did()],
-      // @did-plc/lib pins an older @atproto/crypto; its Keypair shape is the same.
-      signer: signer as never,
-    })
+    return createDidOn(this.plcUrl, opts)
   }
 
   /** Reads the PDS's firehose from now on (and anything sequenced after `cursor`). */
@@ -411,7 +440,7 @@ export class FirehoseBridge {
   readonly pushed: BridgedEvent[] = []
 
   constructor(
-    private readonly network: TestNetwork,
+    private readonly network: BridgeSource,
     private readonly sink: EventSink,
     cursor: number,
   ) {

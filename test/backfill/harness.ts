@@ -10,7 +10,7 @@ import type { BackfillRetryOptions } from '../../src/backfill/enqueue.js'
 import { createIngestConsumer, type IngestConsumer } from '../../src/ingest/consumer.js'
 import { createTestApp, type TestApp } from '../_util/app.js'
 import { TestJetstream } from '../_util/jetstream-server.js'
-import { TestNetwork, waitFor, type FirehoseBridge } from '../_util/network.js'
+import { TestNetwork, waitFor, type FirehoseBridge, type NetworkLike } from '../_util/network.js'
 
 export interface BackfillEnvOptions {
   faultProxy?: boolean
@@ -20,11 +20,11 @@ export interface BackfillEnvOptions {
   pdsClient?: Partial<PdsClientOptions>
   gapCheckMs?: number
   /** Reuse a running network (benchmarks); close() then leaves it running. */
-  network?: TestNetwork
+  network?: NetworkLike
 }
 
 export interface BackfillEnv {
-  net: TestNetwork
+  net: NetworkLike
   js: TestJetstream
   bridge: FirehoseBridge
   app: TestApp
