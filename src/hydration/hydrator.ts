@@ -4,8 +4,9 @@
 import type { Db } from '../db/database.js'
 import { getActors } from '../dataplane/actors.js'
 import type { FeedItemRow } from '../dataplane/feeds.js'
-import { getRelationships } from '../dataplane/graph.js'
-import { getViewerPostStates } from '../dataplane/interactions.js'
+import { getRelationships, type Relationship } from '../dataplane/graph.js'
+import { getViewerPostStates, type ViewerPostState } from '../dataplane/interactions.js'
+import { getViewerState } from '../dataplane/viewer.js'
 import { getPosts, getPostsWithReferences, getReposts, getTombstoned, type PostRow } from '../dataplane/posts.js'
 import type { ActorInfoSource } from './identity.js'
 import { emptyState, type HydrationState, type PostViewerState, type ProfileViewerState } from './state.js'
@@ -153,17 +154,34 @@ export class Hydrator {
     }
     for (const r of state.reposts.values()) if (r) dids.push(r.author_did)
     const viewer = state.viewer
-    const allPosts = [...state.posts.entries()].filter(([, p]) => p).map(([u]) => u)
-    await Promise.all([this.loadActors(state, uniq(dids)), viewer ? this.loadPostViewer(state, viewer, allPosts) : undefined])
+    const wantedDids = uniq(dids).filter((d) => !state.actors.has(d))
+    if (!viewer) return this.loadActors(state, wantedDids)
+    const wantedUris = [...state.posts.entries()].filter(([u, p]) => p && !state.postViewers.has(u)).map(([u]) => u)
+    // relationships and the viewer's likes/reposts in one round trip
+    const viewerState = getViewerState(this.deps.db, viewer, wantedDids, wantedUris)
+    const relationships = viewerState.then((v) => v.relationships)
+    const postStates = viewerState.then((v) => v.posts)
+    // Either half may go unused (nothing to load on that side): never an unhandled rejection;
+    // the half that is used still sees the error.
+    relationships.catch(() => {})
+    postStates.catch(() => {})
+    await Promise.all([
+      this.loadActors(state, wantedDids, relationships),
+      this.loadPostViewer(state, viewer, wantedUris, postStates),
+    ])
   }
 
-  private async loadActors(state: HydrationState, dids: string[]): Promise<void> {
+  private async loadActors(
+    state: HydrationState,
+    dids: string[],
+    relationships?: Promise<Map<string, Relationship>>,
+  ): Promise<void> {
     const wanted = dids.filter((d) => !state.actors.has(d))
     if (wanted.length === 0) return
     const viewer = state.viewer
     const [rows, rels, ...ext] = await Promise.all([
       getActors(this.deps.db, wanted),
-      viewer ? getRelationships(this.deps.db, viewer, wanted) : Promise.resolve(new Map()),
+      viewer ? (relationships ?? getRelationships(this.deps.db, viewer, wanted)) : Promise.resolve(new Map<string, Relationship>()),
       ...(viewer ? this.extensions.map((e) => e.profiles?.(viewer, wanted)) : []),
     ])
     for (const did of wanted) state.actors.set(did, null)
@@ -184,15 +202,20 @@ export class Hydrator {
     }
   }
 
-  private async loadPostViewer(state: HydrationState, viewer: string, uris: string[]): Promise<void> {
+  private async loadPostViewer(
+    state: HydrationState,
+    viewer: string,
+    uris: string[],
+    own?: Promise<Map<string, ViewerPostState>>,
+  ): Promise<void> {
     const wanted = uris.filter((u) => !state.postViewers.has(u))
     if (wanted.length === 0) return
-    const [own, ...ext] = await Promise.all([
-      getViewerPostStates(this.deps.db, viewer, wanted),
+    const [ownStates, ...ext] = await Promise.all([
+      own ?? getViewerPostStates(this.deps.db, viewer, wanted),
       ...this.extensions.map((e) => e.posts?.(viewer, wanted)),
     ])
     for (const uri of wanted) {
-      const merged: PostViewerState = { ...(own.get(uri) ?? {}) }
+      const merged: PostViewerState = { ...(ownStates.get(uri) ?? {}) }
       for (const m of ext) Object.assign(merged, m?.get(uri) ?? {})
       state.postViewers.set(uri, merged)
     }

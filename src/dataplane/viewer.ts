@@ -1,0 +1,55 @@
+// Everything viewer-specific a feed page needs, in one round trip: the viewer's follow and
+// block edges with the accounts shown, and the viewer's like and repost of the posts shown.
+// (The same answers as getRelationships + getViewerPostStates, one query instead of two.)
+import { sql } from 'kysely'
+import type { Db } from '../db/database.js'
+import type { Relationship } from './graph.js'
+import type { ViewerPostState } from './interactions.js'
+
+export interface ViewerState {
+  relationships: Map<string, Relationship>
+  posts: Map<string, ViewerPostState>
+}
+
+export async function getViewerState(db: Db, viewer: string, dids: string[], uris: string[]): Promise<ViewerState> {
+  const out: ViewerState = { relationships: new Map(), posts: new Map() }
+  if (dids.length === 0 && uris.length === 0) return out
+  const res = await sql<{ kind: string; key: string; uri: string }>`
+    select 'following' as kind, subject_did as key, uri from (
+      select distinct on (subject_did) subject_did, uri from follow
+      where author_did = ${viewer} and subject_did = any(${dids}::text[])
+      order by subject_did, sort_at desc) f
+    union all
+    select 'followedBy', author_did, uri from (
+      select distinct on (author_did) author_did, uri from follow
+      where subject_did = ${viewer} and author_did = any(${dids}::text[])
+      order by author_did, sort_at desc) g
+    union all
+    select 'blocking', subject_did, min(uri) from block
+      where author_did = ${viewer} and subject_did = any(${dids}::text[]) group by subject_did
+    union all
+    select 'blockedBy', author_did, min(uri) from block
+      where subject_did = ${viewer} and author_did = any(${dids}::text[]) group by author_did
+    union all
+    select 'like', subject_uri, min(uri) from "like"
+      where author_did = ${viewer} and subject_uri = any(${uris}::text[]) group by subject_uri
+    union all
+    select 'repost', subject_uri, min(uri) from repost
+      where author_did = ${viewer} and subject_uri = any(${uris}::text[]) group by subject_uri
+  `.execute(db)
+  for (const row of res.rows) {
+    if (row.kind === 'like' || row.kind === 'repost') {
+      const state = out.posts.get(row.key) ?? {}
+      state[row.kind] = row.uri
+      out.posts.set(row.key, state)
+      continue
+    }
+    const rel = out.relationships.get(row.key) ?? {}
+    if (row.kind === 'following') rel.following = row.uri
+    else if (row.kind === 'followedBy') rel.followedBy = row.uri
+    else if (row.kind === 'blocking') rel.blocking = row.uri
+    else rel.blockedBy = true
+    out.relationships.set(row.key, rel)
+  }
+  return out
+}
