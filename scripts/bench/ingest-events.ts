@@ -17,7 +17,7 @@ export interface Population {
 
 export const DEFAULT_POPULATION: Population = {
   didCount: 3_000_000,
-  trackedFrom: 9_000,
+  trackedFrom: 6_700,
   trackedCount: 50_000,
   localCount: 1_000,
   followsPerLocal: 300,

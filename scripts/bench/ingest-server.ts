@@ -46,11 +46,15 @@ function frameAt(index: number): Buffer {
 }
 
 async function stream(ws: WebSocket, from: number): Promise<void> {
-  for (let n = from; n < count; n++) {
+  // Backpressure without polling: every 512 frames, wait until the socket has taken the last
+  // one (the write callback fires once it left userland); a consumer that pauses reading
+  // fills the kernel buffers and holds the server here.
+  const WINDOW = 512
+  for (let n = from; n < count; n += WINDOW) {
     if (ws.readyState !== ws.OPEN) return
-    ws.send(frameAt(n), { binary: true })
-    // Respect the socket: wait while much is queued (the consumer pauses reading under load).
-    while (ws.bufferedAmount > 4 * 1024 * 1024 && ws.readyState === ws.OPEN) await new Promise((r) => setTimeout(r, 1))
+    const end = Math.min(count, n + WINDOW)
+    for (let k = n; k < end - 1; k++) ws.send(frameAt(k), { binary: true })
+    await new Promise<void>((resolve) => ws.send(frameAt(end - 1), { binary: true }, () => resolve()))
   }
 }
 

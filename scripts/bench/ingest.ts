@@ -153,6 +153,8 @@ async function main(): Promise<void> {
       skipped,
       keptRatio: Number((indexed / received).toFixed(4)),
       batches: commitMs.length,
+      // Share of the run spent inside indexer.applyBatch (the rest overlaps with receiving).
+      shareOfTimeInBatchCommits: Number((commitMs.reduce((a, b) => a + b, 0) / 1000 / e2eSeconds).toFixed(2)),
       batchCommitMs: { p50: round(q(0.5)), p90: round(q(0.9)), p99: round(q(0.99)), max: round(sorted[sorted.length - 1]) },
       peakRssMB: Math.round(peakRss / 1e6),
       dbGrowthMB: Math.round(growth / 1e6),
