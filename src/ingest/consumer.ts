@@ -136,6 +136,11 @@ export class IngestConsumer implements Component {
     return this.client.isConnected
   }
 
+  /** Events received and kept (or not yet judged) that are not committed yet. */
+  get uncommittedCount(): number {
+    return this.pending.length
+  }
+
   async start(): Promise<void> {
     if (this.started) return
     this.started = true

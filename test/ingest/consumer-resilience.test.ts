@@ -118,6 +118,19 @@ describe('ingest resilience', () => {
     expect(await reconnects(c, 'connect_failed')).toBeGreaterThanOrEqual(1)
   })
 
+  it('processAll() commits what was received without waiting for the batch time', async () => {
+    const js = await server()
+    const c = await ingest([js.url], { batchMs: 60_000 })
+    await js.waitForConnections(1)
+    const [e] = js.push(postEvent(local, { text: 'flushed on demand' }))
+    await until(() => c.uncommittedCount === 1, 'the event to be received')
+    expect(c.committedCursor ?? 0).toBeLessThan(e.time_us)
+    await c.processAll()
+    expect(c.committedCursor).toBe(e.time_us)
+    expect(c.uncommittedCount).toBe(0)
+    expect(await postsOf(local, 'flushed on demand')).toHaveLength(1)
+  })
+
   it('retries a batch whose transaction fails and commits it once the database recovers', async () => {
     const js = await server()
     const c = await ingest([js.url])

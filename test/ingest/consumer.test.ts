@@ -184,6 +184,21 @@ describe('ingest consumer', () => {
     expect(post.like_count).toBe(0)
   })
 
+  it('lets a delete that arrives before its create win, and deletes after a create', async () => {
+    const local = newDid()
+    await t.ctx.indexer.trackLocalUser(local, 'operator')
+    const early = postEvent(local, { text: 'deleted before it was created' })
+    const late = postEvent(local, { text: 'created, then deleted' })
+    await pushAndCommit(deleteEvent(local, 'app.bsky.feed.post', early.commit!.rkey), early, late)
+    await pushAndCommit(deleteEvent(local, 'app.bsky.feed.post', late.commit!.rkey))
+    const posts = await t.db.selectFrom('post').select('uri').where('author_did', '=', local).execute()
+    expect(posts).toEqual([])
+    const feed = await t.db.selectFrom('feed_item').select('uri').where('originator_did', '=', local).execute()
+    expect(feed).toEqual([])
+    const tombstones = await t.db.selectFrom('tombstone').select('uri').where('author_did', '=', local).orderBy('uri').execute()
+    expect(tombstones.map((r) => r.uri).sort()).toEqual([postUri(local, early.commit!.rkey), postUri(local, late.commit!.rkey)].sort())
+  })
+
   it('does not let a future-dated post sort above the present', async () => {
     const local = newDid()
     await t.ctx.indexer.trackLocalUser(local, 'operator')
@@ -210,12 +225,13 @@ describe('ingest consumer', () => {
       JSON.stringify({ did: local, time_us: Date.now() * 1000, kind: 'labels' }),
       JSON.stringify({ did: local, time_us: Date.now() * 1000, kind: 'commit', commit: { rev: nextTid(), operation: 'create', collection: 'com.example.thing', rkey: nextTid(), record: {}, cid: fakeCid() } }),
       JSON.stringify({ did: local, time_us: Date.now() * 1000, kind: 'commit', commit: { rev: nextTid(), operation: 'create', collection: 'app.bsky.feed.post', rkey: 'bad/rkey', record: {}, cid: fakeCid() } }),
+      JSON.stringify({ ...postEvent(local, { text: 'x'.repeat(2 * 1024 * 1024) }), time_us: Date.now() * 1000 }),
     )
     // An invalid record (fails the lexicon) from a tracked author: the indexer skips it.
     const [bad] = js.push(createEvent({ did: local, collection: 'app.bsky.feed.post', record: { text: 42 } }))
     const [good] = await pushAndCommit(postEvent(local, { text: 'still flowing' }))
     const after = await metrics()
-    for (const reason of ['invalid_json', 'decompress_failed', 'invalid_time_us', 'invalid_did', 'unknown_kind', 'unknown_collection', 'invalid_rkey']) {
+    for (const reason of ['invalid_json', 'decompress_failed', 'invalid_time_us', 'invalid_did', 'unknown_kind', 'unknown_collection', 'invalid_rkey', 'oversized']) {
       expect(skipped(after, reason) - skipped(before, reason), reason).toBe(1)
     }
     const posts = await t.db.selectFrom('post').select(['uri', 'text']).where('author_did', '=', local).execute()
