@@ -181,7 +181,8 @@ export async function backfillRepo(
         const lastCreated = page.records.length > 0 ? createdAtOf(page.records[page.records.length - 1]!.value) : undefined
         const pastHorizon =
           horizon !== null && page.records.length > 0 && (newerThanHorizon === 0 || (lastCreated !== undefined && lastCreated < horizon))
-        const done = pastHorizon || !page.cursor || page.records.length === 0
+        // A short page is the last one: no need to ask for an empty one after it.
+        const done = pastHorizon || !page.cursor || page.records.length + page.malformed < PAGE_LIMIT
         if (!done) next = fetchPage(page.cursor)
         const result = items.length > 0 ? deps.indexer.applyBatch(items) : Promise.resolve(undefined)
         result.catch(() => {}) // observed in settleOldest

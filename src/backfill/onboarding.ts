@@ -142,7 +142,7 @@ export async function onboardUser(deps: OnboardUserDeps, did: string, signal?: A
       follows += res.indexed + res.unchanged
       deps.metrics?.recordsIndexed.inc({ collection: FOLLOW_COLLECTION }, res.indexed)
     }
-    cursor = page.records.length > 0 ? page.cursor : undefined
+    cursor = page.records.length + page.malformed >= 100 ? page.cursor : undefined
   } while (cursor)
 
   // The indexer queued a 'follow' backfill for each newly tracked followee; a new user's

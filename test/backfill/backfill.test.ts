@@ -183,6 +183,27 @@ describe('backfill', () => {
     expect(state?.backfill_error).toBeNull()
   })
 
+  it('a job that fails mid-walk resumes from the page it reached when retried', async () => {
+    const author = await env.net.createAccount('uresumer')
+    const posts = await seedPosts(author, 250)
+    await env.settle()
+    const listing = `listRecords?repo=${encodeURIComponent(author.did)}&collection=app.bsky.feed.post`
+    // Every attempt the PDS client makes at the second page fails: the first job attempt gives up there.
+    proxy().failNext(`${listing}&limit=100&cursor=`, 4, 502)
+    await createFollow(reader, author.did)
+    await env.settle()
+    const requests = env.net.proxy!.requests.filter((r) => r.includes(listing))
+    // Page 1 was listed once: the retry started from the saved cursor, not from the top.
+    expect(requests.filter((r) => !r.includes('cursor='))).toHaveLength(1)
+    expect(requests.length).toBe(1 + 4 + 2) // page 1, four failures at page 2, then pages 2 and 3
+    const rows = await db().selectFrom('post').select('uri').where('author_did', '=', author.did).execute()
+    expect(rows.map((r) => r.uri).sort()).toEqual(posts.map((p) => p.uri).sort())
+    const state = await tracked(author.did)
+    expect(state?.backfill_state).toBe('complete')
+    expect(state?.records_indexed).toBe(250)
+    expect(state?.backfill_progress).toBeNull()
+  })
+
   it('a 429 with Retry-After is waited out and then completed', async () => {
     const author = await env.net.createAccount('uratelimited')
     await seedPosts(author, 5)
