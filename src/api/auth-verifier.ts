@@ -67,7 +67,7 @@ export function createAuthVerifier(opts: AuthVerifierOpts): Authenticator {
     admittedUntil.set(did, Date.now() + ttl)
   }
 
-  return async (req: FastifyRequest, nsid: string): Promise<Viewer | null> => {
+  const verify = async (req: FastifyRequest, nsid: string): Promise<Viewer | null> => {
     const header = req.headers.authorization
     if (header === undefined || header === '') return null
     const match = /^Bearer\s+(\S+)$/i.exec(header)
@@ -102,5 +102,15 @@ export function createAuthVerifier(opts: AuthVerifierOpts): Authenticator {
     }
     await admit(payload.iss)
     return { did: payload.iss, authorization: header }
+  }
+
+  return async (req, nsid) => {
+    try {
+      return await verify(req, nsid)
+    } catch (err) {
+      // why a caller was turned away, for operators (the caller gets the same message)
+      opts.log.debug({ nsid, err: errorMessage(err) }, 'service auth refused')
+      throw err
+    }
   }
 }

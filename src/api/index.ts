@@ -2,8 +2,6 @@
 // app's parts, and registers one handler per NSID (one file each, named after it).
 import type { Config } from '../config.js'
 import type { Database } from '../db/database.js'
-import { Identity } from '../identity/identity.js'
-import { PdsClient } from '../backfill/pds-client.js'
 import { PdsPostFetcher, type RecordSink, type RecordSource } from '../hydration/fetch-missing.js'
 import { Hydrator } from '../hydration/hydrator.js'
 import { type DidResolver, ResolvingActorInfo } from '../hydration/identity.js'
@@ -59,9 +57,9 @@ export interface ReadApiDeps {
   log: Logger
   db: Database
   indexer: RecordSink
-  /** ctx.identity / ctx.pds / ctx.onboarding when the app has them; built here otherwise */
-  identity?: ReadIdentity
-  pds?: RecordSource
+  identity: ReadIdentity
+  pds: RecordSource
+  /** admission on a DID's first authenticated request; without it every verified DID reads */
   onboarding?: Admission
 }
 
@@ -75,18 +73,7 @@ export interface ReadApi {
 }
 
 export function createReadApi(deps: ReadApiDeps): ReadApi {
-  const { cfg, log } = deps
-  const identity: ReadIdentity = deps.identity ?? Identity.fromConfig(cfg, log.child({ component: 'identity' }))
-  const pds: RecordSource =
-    deps.pds ??
-    new PdsClient({
-      identity: identity as Identity,
-      log: log.child({ component: 'pds' }),
-      requestTimeoutMs: Math.min(cfg.backfill.requestTimeoutMs, 5_000),
-      concurrency: cfg.backfill.concurrency,
-      perHostConcurrency: cfg.backfill.perHostConcurrency,
-      maxAttempts: 1,
-    })
+  const { cfg, log, identity, pds } = deps
   const fetcher = new PdsPostFetcher(pds, deps.indexer, log.child({ component: 'fetch-missing' }))
   const hydrator = new Hydrator({ db: deps.db.db, fetcher, actorInfo: new ResolvingActorInfo(identity) })
   const views = new Views(cfg.cdn)
