@@ -9,7 +9,7 @@ import { errorMessage } from './errors.js'
 import { Readiness } from './http/health.js'
 import { buildHttp } from './http/server.js'
 import { type Authenticator, XrpcRouter } from './http/xrpc.js'
-import { createReadApi, registerApi, type ReadApiDeps } from './api/index.js'
+import { createReadApi, registerApi, type ReadApi, type ReadApiDeps } from './api/index.js'
 import type { Hydrator } from './hydration/hydrator.js'
 import type { Views } from './views/index.js'
 import { registerAppSurface } from './api/app-surface.js'
@@ -83,6 +83,7 @@ export class App {
   private backfillQueue?: Queue
   private liveFilter?: LiveFilter
   private readonly components: Component[] = []
+  private readApi?: ReadApi
   private destroyPromise?: Promise<void>
 
   constructor(
@@ -174,6 +175,7 @@ export class App {
     })
     const readApiDeps: ReadApiDeps = { cfg, log, db, indexer, identity, pds, onboarding }
     const readApi = createReadApi(readApiDeps)
+    this.readApi = readApi
     authenticate = readApi.authenticate
     this.ctx = {
       hydrator: readApi.hydrator,
@@ -225,6 +227,7 @@ export class App {
     const steps: Array<[string, () => Promise<unknown>]> = [
       ...[...this.components].reverse().map((c) => [c.name, () => c.destroy()] as [string, () => Promise<unknown>]),
       ['http', async () => this.http?.close()],
+      ['read-api', async () => this.readApi?.destroy()],
       ['live-filter', async () => this.liveFilter?.destroy()],
       ['queue', async () => this.backfillQueue?.close()],
       ['redis', async () => this.redis?.quit().catch(() => this.redis?.disconnect())],

@@ -1,7 +1,8 @@
 // The read API (issue 5): builds the hydrator, views and service-auth verifier from the
 // app's parts, and registers one handler per NSID (one file each, named after it).
 import type { Config } from '../config.js'
-import type { Database } from '../db/database.js'
+import type { Database, Db } from '../db/database.js'
+import { createReadDb } from '../dataplane/read-db.js'
 import { PdsPostFetcher, type RecordSink, type RecordSource } from '../hydration/fetch-missing.js'
 import { Hydrator } from '../hydration/hydrator.js'
 import { type DidResolver, ResolvingActorInfo } from '../hydration/identity.js'
@@ -64,18 +65,23 @@ export interface ReadApiDeps {
 }
 
 export interface ReadApi {
+  /** the read path's prepared-statement pool (src/dataplane/read-db.ts) */
+  db: Db
   hydrator: Hydrator
   views: Views
   fetcher: PdsPostFetcher
   authenticate: Authenticator
   identity: ReadIdentity
   pds: RecordSource
+  /** closes the read pool */
+  destroy(): Promise<void>
 }
 
 export function createReadApi(deps: ReadApiDeps): ReadApi {
   const { cfg, log, identity, pds } = deps
+  const readDb = createReadDb(cfg.db, log.child({ component: 'read-db' }))
   const fetcher = new PdsPostFetcher(pds, deps.indexer, log.child({ component: 'fetch-missing' }))
-  const hydrator = new Hydrator({ db: deps.db.db, fetcher, actorInfo: new ResolvingActorInfo(identity) })
+  const hydrator = new Hydrator({ db: readDb.db, fetcher, actorInfo: new ResolvingActorInfo(identity) })
   const views = new Views(cfg.cdn)
   const authenticate = createAuthVerifier({
     serviceDid: cfg.service.did,
@@ -84,14 +90,18 @@ export function createReadApi(deps: ReadApiDeps): ReadApi {
     admission: deps.onboarding,
     log: log.child({ component: 'auth' }),
   })
-  return { hydrator, views, fetcher, authenticate, identity, pds }
+  const destroy = async () => {
+    await fetcher.idle().catch(() => {})
+    await readDb.destroy()
+  }
+  return { db: readDb.db, hydrator, views, fetcher, authenticate, identity, pds, destroy }
 }
 
 /** Registers every read-API handler on the router. */
 export function registerApi(router: XrpcRouter, deps: ReadApiDeps, api: ReadApi): void {
   const ctx: ReadContext = {
     cfg: deps.cfg,
-    db: deps.db.db,
+    db: api.db,
     router,
     hydrator: api.hydrator,
     views: api.views,

@@ -34,36 +34,15 @@ export interface RepostRow {
   sort_at: Date
 }
 
-export async function getPosts(db: Db, uris: string[]): Promise<PostRow[]> {
-  if (uris.length === 0) return []
-  return (await db
-    .selectFrom('post')
-    .select([
-      'uri',
-      'cid',
-      'author_did',
-      'created_at',
-      'indexed_at',
-      'sort_at',
-      'reply_root_uri',
-      'reply_root_cid',
-      'reply_parent_uri',
-      'reply_parent_cid',
-      'embed_kind',
-      'embed_record_uri',
-      'record',
-      'like_count',
-      'repost_count',
-      'reply_count',
-      'quote_count',
-    ])
-    .where('uri', 'in', uris)
-    .execute()) as PostRow[]
-}
-
 const POST_COLUMNS = sql.raw(`uri, cid, author_did, created_at, indexed_at, sort_at, reply_root_uri,
   reply_root_cid, reply_parent_uri, reply_parent_cid, embed_kind, embed_record_uri, record,
   like_count, repost_count, reply_count, quote_count`)
+
+export async function getPosts(db: Db, uris: string[]): Promise<PostRow[]> {
+  if (uris.length === 0) return []
+  const res = await sql<PostRow>`select ${POST_COLUMNS} from post where uri = any(${uris}::text[])`.execute(db)
+  return res.rows
+}
 
 /**
  * Posts and, in the same round trip, every post a feed shows alongside them:
@@ -87,16 +66,15 @@ export async function getPostsWithReferences(db: Db, uris: string[]): Promise<Po
 
 export async function getReposts(db: Db, uris: string[]): Promise<RepostRow[]> {
   if (uris.length === 0) return []
-  return (await db
-    .selectFrom('repost')
-    .select(['uri', 'cid', 'author_did', 'subject_uri', 'subject_cid', 'created_at', 'indexed_at', 'sort_at'])
-    .where('uri', 'in', uris)
-    .execute()) as RepostRow[]
+  const res = await sql<RepostRow>`
+    select uri, cid, author_did, subject_uri, subject_cid, created_at, indexed_at, sort_at
+    from repost where uri = any(${uris}::text[])`.execute(db)
+  return res.rows
 }
 
 /** Which of these URIs were deleted (a tombstone exists). */
 export async function getTombstoned(db: Db, uris: string[]): Promise<Set<string>> {
   if (uris.length === 0) return new Set()
-  const rows = await db.selectFrom('tombstone').select('uri').where('uri', 'in', uris).execute()
-  return new Set(rows.map((r) => r.uri))
+  const res = await sql<{ uri: string }>`select uri from tombstone where uri = any(${uris}::text[])`.execute(db)
+  return new Set(res.rows.map((r) => r.uri))
 }
