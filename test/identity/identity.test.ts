@@ -1,6 +1,7 @@
 // Identity against a real PLC directory + PDS: DID → PDS/key/handle (verified both ways),
 // handle → DID, and the SSRF guard refusing PDS endpoints and did:web hosts on loopback,
 // private, link-local and metadata addresses while DEV_LOCAL_NETWORK is off.
+import { Secp256k1Keypair } from '@atproto/crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PdsClient, PdsError } from '../../src/backfill/pds-client.js'
 import { Identity, IdentityError, INVALID_HANDLE } from '../../src/identity/identity.js'
@@ -189,6 +190,38 @@ describe('identity on a test network', () => {
     expect(err).toBeInstanceOf(PdsError)
     expect(err).toMatchObject({ reason: 'ssrf', permanent: true })
     expect((err as Error).message).toMatch(/127\.0\.0\.1 is a loopback address/)
+  })
+
+  it('resolves a did:web document (plain http for localhost only with the development switch)', async () => {
+    const key = await Secp256k1Keypair.create()
+    let did = ''
+    const server = http.createServer((req, res) => {
+      if (req.url !== '/.well-known/did.json') return void res.writeHead(404).end()
+      res.setHeader('content-type', 'application/json')
+      res.end(
+        JSON.stringify({
+          '@context': ['https://www.w3.org/ns/did/v1'],
+          id: did,
+          alsoKnownAs: ['at://ualice.test'],
+          verificationMethod: [
+            { id: `${did}#atproto`, type: 'Multikey', controller: did, publicKeyMultibase: key.did().slice('did:key:'.length) },
+          ],
+          service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: net.pdsUrl }],
+        }),
+      )
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+    try {
+      did = `did:web:localhost%3A${(server.address() as AddressInfo).port}`
+      const id = await dev.resolveDid(did)
+      // ualice.test belongs to another DID: the claim is not verified.
+      expect(id).toEqual({ did, pdsUrl: net.pdsUrl, signingKey: key.did(), handle: INVALID_HANDLE })
+      const err = await strict.resolveDid(did).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(IdentityError)
+      expect((err as IdentityError).permanent).toBe(true)
+    } finally {
+      await new Promise((r) => server.close(r))
+    }
   })
 
   it('refuses did:web hosts on loopback and private addresses', async () => {
