@@ -71,11 +71,16 @@ export class BackfillComponent implements Component {
     void this.checkGaps()
   }
 
+  /**
+   * Stops taking jobs and lets running ones finish within the shutdown deadline; past it the
+   * worker is force-closed (its jobs become stalled and are picked up again after a restart,
+   * resuming from the saved cursor) and the runs still going stop at their next page.
+   */
   async destroy(): Promise<void> {
     clearInterval(this.gapTimer)
-    this.abort.abort()
     await this.gapCheck?.catch(() => {})
     if (this.worker) await closeWorker(this.worker, this.opts.cfg.shutdownTimeoutMs, this.opts.log)
+    this.abort.abort()
   }
 
   /** One gap-repair pass now (tests; the timer runs it periodically). */
