@@ -52,7 +52,7 @@ export class PdsError extends Error {
 }
 
 export interface PdsClientOptions {
-  identity: Pick<Identity, 'resolveDid' | 'fetch'>
+  identity: Pick<Identity, 'resolvePdsUrl' | 'fetch'>
   log: Logger
   registry?: Registry
   requestTimeoutMs: number
@@ -159,7 +159,7 @@ export class PdsClient {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       let pdsUrl: string
       try {
-        pdsUrl = (await this.opts.identity.resolveDid(did, { forceRefresh: refreshed })).pdsUrl
+        pdsUrl = await this.opts.identity.resolvePdsUrl(did, refreshed)
       } catch (err) {
         if (err instanceof IdentityError) {
           if (err.permanent) throw new PdsError(err.message, 'identity', true)
@@ -179,8 +179,8 @@ export class PdsClient {
           // The account may have moved: look the DID up again once before giving up.
           if (!refreshed && err.reason === 'RepoNotFound') {
             refreshed = true
-            const fresh = await this.opts.identity.resolveDid(did, { forceRefresh: true }).catch(() => undefined)
-            if (fresh && fresh.pdsUrl !== pdsUrl) continue
+            const fresh = await this.opts.identity.resolvePdsUrl(did, true).catch(() => undefined)
+            if (fresh && fresh !== pdsUrl) continue
           }
           throw err
         }

@@ -141,6 +141,16 @@ export class Identity {
     return { did, pdsUrl, signingKey, handle }
   }
 
+  /** Only the PDS endpoint (no handle check): what a request to the account's repo needs. */
+  async resolvePdsUrl(did: string, forceRefresh = false): Promise<string> {
+    const doc = await this.resolveDidDocument(did, forceRefresh)
+    const pds = getPdsEndpoint(doc)
+    if (!pds) throw new IdentityError(`${did}: the DID document names no PDS (#atproto_pds)`, true)
+    const pdsUrl = this.checkPdsUrl(did, pds)
+    this.knownPdsUrls.add(pdsUrl)
+    return pdsUrl
+  }
+
   /** For service-auth JWT verification (xrpc-server's verifyJwt getSigningKey). */
   async resolveAtprotoKey(did: string, forceRefresh = false): Promise<string> {
     const doc = await this.resolveDidDocument(did, forceRefresh)
