@@ -24,7 +24,8 @@ export interface MissingPostFetcher {
  */
 export interface ViewerStateExtension {
   profiles?(viewer: string, dids: string[]): Promise<Map<string, Partial<ProfileViewerState>>>
-  posts?(viewer: string, uris: string[]): Promise<Map<string, Partial<PostViewerState>>>
+  /** `state` holds the loaded posts (e.g. their reply roots), so no need to query them again */
+  posts?(viewer: string, uris: string[], state: HydrationState): Promise<Map<string, Partial<PostViewerState>>>
 }
 
 export interface HydratorDeps {
@@ -212,7 +213,7 @@ export class Hydrator {
     if (wanted.length === 0) return
     const [ownStates, ...ext] = await Promise.all([
       own ?? getViewerPostStates(this.deps.db, viewer, wanted),
-      ...this.extensions.map((e) => e.posts?.(viewer, wanted)),
+      ...this.extensions.map((e) => e.posts?.(viewer, wanted, state)),
     ])
     for (const uri of wanted) {
       const merged: PostViewerState = { ...(ownStates.get(uri) ?? {}) }
