@@ -21,6 +21,11 @@ export default function register(ctx: ReadContext) {
       try {
         remote = await ctx.getRemoteRecord(uri)
       } catch (err) {
+        // A repo whose DID does not resolve (or names no usable PDS) has no records to give;
+        // anything else (a PDS down, slow, erroring) is the upstream's failure, not the caller's.
+        if ((err as { reason?: string; permanent?: boolean }).reason === 'identity' && (err as { permanent?: boolean }).permanent) {
+          throw new InvalidRequestError(`Could not find repo: ${did}`, 'RecordNotFound')
+        }
         throw new UpstreamFailureError(`could not fetch ${uri} from its PDS: ${errorMessage(err)}`)
       }
       if (!remote || (params.cid && remote.cid !== params.cid)) {
