@@ -26,6 +26,11 @@ export interface ViewerStateExtension {
   profiles?(viewer: string, dids: string[]): Promise<Map<string, Partial<ProfileViewerState>>>
   /** `state` holds the loaded posts (e.g. their reply roots), so no need to query them again */
   posts?(viewer: string, uris: string[], state: HydrationState): Promise<Map<string, Partial<PostViewerState>>>
+  /**
+   * Views of quoted records that are not posts (a generatorView, listView,
+   * starterPackViewBasic or labelerView, with $type), for anonymous callers too.
+   */
+  records?(viewer: string | null, uris: string[]): Promise<Map<string, Record<string, unknown>>>
 }
 
 export interface HydratorDeps {
@@ -69,7 +74,7 @@ export class Hydrator {
     const state = emptyState(viewer)
     const top = uniq(uris)
     await this.loadPostTree(state, top, opts.fetchMissing ?? false)
-    await this.loadActorsAndViewer(state)
+    await Promise.all([this.loadActorsAndViewer(state), this.loadEmbedRecords(state)])
     return state
   }
 
@@ -89,7 +94,7 @@ export class Hydrator {
     ])
     for (const uri of repostUris) state.reposts.set(uri, null)
     for (const r of reposts) state.reposts.set(r.uri, r)
-    await this.loadActorsAndViewer(state)
+    await Promise.all([this.loadActorsAndViewer(state), this.loadEmbedRecords(state)])
     return state
   }
 
@@ -145,6 +150,20 @@ export class Hydrator {
 
   /** Authors of every loaded post and repost, their relationship to the viewer, and the
    *  viewer's like/repost of every loaded post. */
+  /** Quoted records that are not posts, from the extensions that know them. */
+  private async loadEmbedRecords(state: HydrationState): Promise<void> {
+    const uris = uniq(
+      [...state.posts.values()].map((p) =>
+        p?.embed_record_uri && !p.embed_record_uri.includes('/app.bsky.feed.post/') ? p.embed_record_uri : null,
+      ),
+    ).filter((u) => !state.embedRecords.has(u))
+    const sources = this.extensions.filter((e) => e.records)
+    if (uris.length === 0 || sources.length === 0) return
+    const found = await Promise.all(sources.map((e) => e.records!(state.viewer, uris)))
+    for (const uri of uris) state.embedRecords.set(uri, null)
+    for (const m of found) for (const [uri, view] of m) state.embedRecords.set(uri, view)
+  }
+
   private async loadActorsAndViewer(state: HydrationState): Promise<void> {
     const dids: string[] = []
     for (const p of state.posts.values()) {
@@ -152,6 +171,8 @@ export class Hydrator {
       dids.push(p.author_did)
       // grandparentAuthor: the DID is in the parent's reply ref, no post load needed
       if (p.reply_parent_uri) dids.push(didFromUri(p.reply_parent_uri) ?? '')
+      // a quoted generator/list: its creator's block state decides #viewBlocked
+      if (p.embed_record_uri) dids.push(didFromUri(p.embed_record_uri) ?? '')
     }
     for (const r of state.reposts.values()) if (r) dids.push(r.author_did)
     const viewer = state.viewer

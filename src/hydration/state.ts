@@ -36,6 +36,12 @@ export interface HydrationState {
   profileViewers: HydrationMap<string, ProfileViewerState>
   /** keyed by post URI; only for authenticated requests */
   postViewers: HydrationMap<string, PostViewerState>
+  /**
+   * Views of quoted records that are not posts (feed generators, lists, starter packs,
+   * labelers), keyed by URI, each a complete union member with its $type; filled by
+   * extensions (ViewerStateExtension.records). Absent or null → #viewNotFound.
+   */
+  embedRecords: HydrationMap<string, Record<string, unknown>>
 }
 
 export function emptyState(viewer: string | null): HydrationState {
@@ -46,6 +52,7 @@ export function emptyState(viewer: string | null): HydrationState {
     reposts: new HydrationMap(),
     profileViewers: new HydrationMap(),
     postViewers: new HydrationMap(),
+    embedRecords: new HydrationMap(),
   }
 }
 
@@ -56,5 +63,6 @@ export function mergeStates(a: HydrationState, b: HydrationState): HydrationStat
   a.reposts.merge(b.reposts)
   a.profileViewers.merge(b.profileViewers)
   a.postViewers.merge(b.postViewers)
+  a.embedRecords.merge(b.embedRecords)
   return a
 }

@@ -109,13 +109,13 @@ function recordView(input: ViewInput, ref: unknown, depth: number): Record<strin
 function quotedRecord(input: ViewInput, uri: string, depth: number): Record<string, unknown> {
   const notFound = { $type: 'app.bsky.embed.record#viewNotFound', uri, notFound: true }
   const authorDid = didFromUri(uri)
-  if (!authorDid || !uri.includes('/app.bsky.feed.post/')) return notFound
-  if (isBlocked(input.state, authorDid)) {
-    const author: Record<string, unknown> = { did: authorDid }
-    const viewer = profileViewerState(input.state, authorDid)
-    if (viewer) author.viewer = viewer
-    return { $type: 'app.bsky.embed.record#viewBlocked', uri, blocked: true, author }
+  if (!authorDid) return notFound
+  if (!uri.includes('/app.bsky.feed.post/')) {
+    // a feed generator, list, starter pack or labeler: its view comes from an extension
+    if (isBlocked(input.state, authorDid)) return blocked(input, uri, authorDid)
+    return input.state.embedRecords.value(uri) ?? notFound
   }
+  if (isBlocked(input.state, authorDid)) return blocked(input, uri, authorDid)
   const post = input.state.posts.value(uri)
   if (!post || !actorIsActive(input.state, post.author_did)) return notFound
   const author = profileViewBasic(input, post.author_did)
@@ -138,4 +138,11 @@ function quotedRecord(input: ViewInput, uri: string, depth: number): Record<stri
     if (inner) view.embeds = [inner]
   }
   return view
+}
+
+function blocked(input: ViewInput, uri: string, authorDid: string): Record<string, unknown> {
+  const author: Record<string, unknown> = { did: authorDid }
+  const viewer = profileViewerState(input.state, authorDid)
+  if (viewer) author.viewer = viewer
+  return { $type: 'app.bsky.embed.record#viewBlocked', uri, blocked: true, author }
 }

@@ -1,5 +1,6 @@
 // Hydration issues a bounded number of queries per request, whatever the number of items:
 // 5 feed items and 100 feed items (posts, reposts, replies, quotes) stay under one bound.
+import { lexicons } from '@atproto/api'
 import type { KyselyPlugin } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FeedItemRow } from '../../src/dataplane/feeds.js'
@@ -7,7 +8,7 @@ import { getTimelineSkeleton } from '../../src/dataplane/feeds.js'
 import { Hydrator } from '../../src/hydration/hydrator.js'
 import { Views } from '../../src/views/index.js'
 import { createTestApp, type TestApp } from '../_util/app.js'
-import { follow, newDid, post, quote, reply, repost } from '../_util/index-ops.js'
+import { cidOf, follow, newDid, post, quote, reply, repost } from '../_util/index-ops.js'
 
 describe('Hydrator', () => {
   let t: TestApp
@@ -68,6 +69,41 @@ describe('Hydrator', () => {
     expect(presented.every((v) => v !== undefined)).toBe(true)
     const withReply = presented.find((v) => v?.reply)
     expect((withReply!.reply as any).parent.$type).toBe('app.bsky.feed.defs#postView')
+  })
+
+  it('shows quoted feed generators through an extension, lexicon-valid; unknown ones as #viewNotFound', async () => {
+    const creator = authors[0]!
+    const genUri = `at://${creator}/app.bsky.feed.generator/cats`
+    const unknownUri = `at://${creator}/app.bsky.graph.list/nobody-knows`
+    const q1 = post(authors[1]!, { text: 'try this feed', embed: { $type: 'app.bsky.embed.record', record: { uri: genUri, cid: cidOf('gen') } } })
+    const q2 = post(authors[1]!, { text: 'and this list', embed: { $type: 'app.bsky.embed.record', record: { uri: unknownUri, cid: cidOf('list') } } })
+    await t.ctx.indexer.applyBatch([q1, q2].map((op) => ({ op, ctx: { source: 'backfill' as const } })))
+
+    const { hydrator } = counting()
+    const asked: string[][] = []
+    hydrator.extend({
+      async records(_viewer, uris) {
+        asked.push(uris)
+        const view = {
+          $type: 'app.bsky.feed.defs#generatorView',
+          uri: genUri,
+          cid: cidOf('gen'),
+          did: 'did:web:feeds.example.com',
+          creator: { did: creator, handle: 'creator.test' },
+          displayName: 'Cats',
+          indexedAt: new Date().toISOString(),
+        }
+        return new Map(uris.filter((u) => u === genUri).map((u) => [u, view]))
+      },
+    })
+    const state = await hydrator.hydratePosts([q1.uri, q2.uri], null)
+    expect(asked).toEqual([[genUri, unknownUri]])
+    const views = new Views({ imageUrl: 'https://cdn.example/img', videoUrl: 'https://video.example/watch' })
+    const posts = [views.postView(state, q1.uri), views.postView(state, q2.uri)]
+    expect((posts[0]!.embed as any).record.$type).toBe('app.bsky.feed.defs#generatorView')
+    expect((posts[0]!.embed as any).record.displayName).toBe('Cats')
+    expect((posts[1]!.embed as any).record).toEqual({ $type: 'app.bsky.embed.record#viewNotFound', uri: unknownUri, notFound: true })
+    expect(() => lexicons.assertValidXrpcOutput('app.bsky.feed.getPosts', { posts })).not.toThrow()
   })
 
   it('marks posts it looked up and did not find as known-missing (null)', async () => {
