@@ -118,6 +118,28 @@ describe('ingest resilience', () => {
     expect(await reconnects(c, 'connect_failed')).toBeGreaterThanOrEqual(1)
   })
 
+  it('stops reading the socket while the database is down, so the queue stays bounded, and loses nothing', async () => {
+    const js = await server()
+    const c = await ingest([js.url], { batchSize: 5 })
+    await js.waitForConnections(1)
+    await sql`alter table feed_item rename to feed_item_away`.execute(t.db)
+    let renamedBack = false
+    try {
+      const burst = js.push(...Array.from({ length: 2_000 }, (_, i) => postEvent(local, { text: `burst ${i}` })))
+      await until(async () => (await c.metrics.batchFailures.get()).values[0].value >= 3, 'failed attempts')
+      // 4 batches of 5 are queued at most, plus what the socket had already read when paused.
+      expect(c.uncommittedCount).toBeGreaterThanOrEqual(20)
+      expect(c.uncommittedCount).toBeLessThan(400)
+      await sql`alter table feed_item_away rename to feed_item`.execute(t.db)
+      renamedBack = true
+      await c.waitForCursor(burst[burst.length - 1].time_us, 60_000)
+      const n = await t.db.selectFrom('post').select(sql<string>`count(*)`.as('n')).where('author_did', '=', local).where('text', 'like', 'burst %').executeTakeFirstOrThrow()
+      expect(Number(n.n)).toBe(2_000)
+    } finally {
+      if (!renamedBack) await sql`alter table feed_item_away rename to feed_item`.execute(t.db)
+    }
+  })
+
   it('processAll() commits what was received without waiting for the batch time', async () => {
     const js = await server()
     const c = await ingest([js.url], { batchMs: 60_000 })
