@@ -160,7 +160,12 @@ export class BackfillComponent implements Component {
   }
 
   private async recordFailure(data: BackfillJobData, message: string, final: boolean): Promise<void> {
-    const { db } = this.opts
+    // One transaction: the DID's state and the user's onboarding state change together, so
+    // nobody reads a failed backfill beside an onboarding still marked pending.
+    await this.opts.db.transaction().execute((db) => this.recordFailureIn(db, data, message, final))
+  }
+
+  private async recordFailureIn(db: Db, data: BackfillJobData, message: string, final: boolean): Promise<void> {
     await db
       .updateTable('tracked_did')
       .set({

@@ -244,9 +244,15 @@ describe('backfill', () => {
       expect(state.backfill_error).toMatch(/ECONNREFUSED|unreachable|refused/i)
       const local = await db().selectFrom('local_user').selectAll().where('did', '=', user.did).executeTakeFirst()
       expect(local?.onboarding_state).toBe('failed')
-      const job = await env.app.ctx.backfillQueue.getJob(encodeURIComponent(user.did))
-      expect(job?.attemptsMade).toBe(2)
-      expect(await job?.getState()).toBe('failed')
+      // BullMQ moves the job to failed just after the processor has stored why.
+      const job = await waitFor(
+        async () => {
+          const j = await env.app.ctx.backfillQueue.getJob(encodeURIComponent(user.did))
+          return (await j?.getState()) === 'failed' ? j : undefined
+        },
+        { timeoutMs: 10_000, message: 'the job never reached the failed state' },
+      )
+      expect(job.attemptsMade).toBe(2)
     } finally {
       await proxy().up()
     }
