@@ -195,7 +195,8 @@ export function registerAppSurface(ctx: AppContext): void {
   for (const register of HANDLERS) register(ctx)
 
   // viewer.muted on profiles, viewer.bookmarked / threadMuted on posts, for every read view
-  ctx.hydrator.extend(appSurfaceViewerState(ctx.db.db))
+  // (on the hydrator's read pool: prepared statements, one query per side per request)
+  ctx.hydrator.extend(appSurfaceViewerState(ctx.hydrator.db))
   const records = new GeneratorRecords({
     redis: ctx.redis,
     fetcher: ctx.pds,

@@ -50,6 +50,11 @@ export class Hydrator {
 
   constructor(private readonly deps: HydratorDeps) {}
 
+  /** The database the loaders read (the read API's prepared-statement pool), for extensions. */
+  get db(): Db {
+    return this.deps.db
+  }
+
   /** Adds viewer state from another module (app-surface: mutes, bookmarks). */
   extend(ext: ViewerStateExtension): void {
     this.extensions.push(ext)

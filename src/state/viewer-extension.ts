@@ -1,50 +1,71 @@
 // Viewer state held by the app-surface module, plugged into the read API's hydrator
 // (Hydrator.extend): profile viewer.muted and viewer.activitySubscription, post
 // viewer.bookmarked and viewer.threadMuted.
-// Each is one batched query per request, whatever the number of items.
+//
+// One query per side (profiles, posts) per request, whatever the number of items, with a
+// fixed SQL text (arrays as `= any`) so the read pool prepares it once per connection (see
+// src/dataplane/read-db.ts). Each used to be two or three unprepared queries; on the
+// timeline benchmark planning them cost more than running them.
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { ViewerStateExtension } from '../hydration/hydrator.js'
-import type { PostViewerState, ProfileViewerState } from '../hydration/state.js'
-import { activitySubscriptionsAmong } from './activity-subscriptions.js'
-import { bookmarkedAmong } from './bookmarks.js'
-import { listMutedActorsAmong, mutedActorsAmong } from './mutes.js'
+import type { HydrationState, PostViewerState, ProfileViewerState } from '../hydration/state.js'
 
+/** `db`: the read pool (Hydrator.db), so these statements are prepared. */
 export function appSurfaceViewerState(db: Db): ViewerStateExtension {
   return {
     async profiles(viewer, dids) {
-      const [muted, byList, subscriptions] = await Promise.all([
-        mutedActorsAmong(db, viewer, dids),
-        listMutedActorsAmong(db, viewer, dids),
-        activitySubscriptionsAmong(db, viewer, dids),
-      ])
       const out = new Map<string, Partial<ProfileViewerState>>()
-      for (const did of dids) {
-        const sub = subscriptions.get(did)
-        out.set(did, {
-          // muted directly or through a list the viewer muted
-          muted: muted.has(did) || byList.has(did),
-          ...(sub ? { activitySubscription: { post: sub.post, reply: sub.reply } } : {}),
-        })
+      if (dids.length === 0) return out
+      const res = await sql<{ kind: 'muted' | 'subscribed'; did: string; post: boolean | null; reply: boolean | null }>`
+        select 'muted' as kind, subject_did as did, null::boolean as post, null::boolean as reply
+          from mute_actor where muter_did = ${viewer} and subject_did = any(${dids}::text[])
+        union all
+        select 'muted', subject_did, null, null
+          from mute_list_member where muter_did = ${viewer} and subject_did = any(${dids}::text[])
+        union all
+        select 'subscribed', subject_did, post, reply
+          from activity_subscription where subscriber_did = ${viewer} and subject_did = any(${dids}::text[])
+      `.execute(db)
+      // muted directly or through a list the viewer muted
+      for (const did of dids) out.set(did, { muted: false })
+      for (const row of res.rows) {
+        const view = out.get(row.did) ?? { muted: false }
+        if (row.kind === 'muted') view.muted = true
+        else view.activitySubscription = { post: row.post === true, reply: row.reply === true }
+        out.set(row.did, view)
       }
       return out
     },
-    async posts(viewer, uris) {
-      if (uris.length === 0) return new Map()
-      // A thread is muted by its root: the root itself and every reply under it (posts we
-      // do not store can only be muted as roots).
-      const [bookmarked, muted] = await Promise.all([
-        bookmarkedAmong(db, viewer, uris),
-        sql<{ uri: string }>`
-          select u.uri from unnest(${uris}::text[]) u(uri)
-          left join post p on p.uri = u.uri
-          where exists (select 1 from mute_thread mt
-            where mt.muter_did = ${viewer} and mt.root_uri = coalesce(p.reply_root_uri, u.uri))`.execute(db),
-      ])
-      const threadMuted = new Set(muted.rows.map((r) => r.uri))
+    async posts(viewer, uris, state) {
       const out = new Map<string, Partial<PostViewerState>>()
-      for (const uri of uris) out.set(uri, { bookmarked: bookmarked.has(uri), threadMuted: threadMuted.has(uri) })
+      if (uris.length === 0) return out
+      // A thread is muted by its root: the root itself and every reply under it. The roots of
+      // posts the hydrator loaded are known (null in `roots` = look it up; posts we do not
+      // store can only be muted as roots).
+      const roots = uris.map((uri) => knownRoot(state, uri))
+      const res = await sql<{ kind: 'bookmarked' | 'threadMuted'; uri: string }>`
+        select 'bookmarked' as kind, subject_uri as uri
+          from bookmark where owner_did = ${viewer} and subject_uri = any(${uris}::text[])
+        union all
+        select 'threadMuted', u.uri
+          from unnest(${uris}::text[], ${roots}::text[]) u(uri, root)
+          join mute_thread mt on mt.muter_did = ${viewer} and mt.root_uri = coalesce(
+            u.root, (select p.reply_root_uri from post p where p.uri = u.uri), u.uri)
+      `.execute(db)
+      for (const uri of uris) out.set(uri, { bookmarked: false, threadMuted: false })
+      for (const row of res.rows) {
+        const view = out.get(row.uri)
+        if (view) view[row.kind] = true
+      }
       return out
     },
   }
+}
+
+/** The thread root of a loaded post (itself when it is not a reply); null when not loaded. */
+function knownRoot(state: HydrationState | undefined, uri: string): string | null {
+  const row = state?.posts.value(uri)
+  if (!row) return null
+  return row.reply_root_uri ?? uri
 }
