@@ -102,14 +102,13 @@ export class IngestConsumer implements Component {
   private cursorWaiters: Array<{ timeUs: number; resolve: () => void }> = []
   private skipLog = new Map<SkipReason, { count: number; loggedAt: number }>()
   private lastDisconnect?: { reason: DisconnectReason; detail?: string; at: string }
-  private openGapCount = 0
 
   constructor(private readonly deps: IngestConsumerDeps) {
     this.log = deps.log
     this.metrics = new IngestMetrics(deps.registry, {
       cursorTimeUs: () => this.committedTimeUs,
       connected: () => this.client.isConnected,
-      openGaps: async () => (this.openGapCount = (await listOpenGaps(this.deps.db)).length),
+      openGaps: async () => (await listOpenGaps(this.deps.db)).length,
     })
     this.client = new JetstreamClient({
       urls: deps.cfg.urls,
@@ -442,7 +441,6 @@ export class IngestConsumer implements Component {
 
   private async readiness() {
     const gaps = await listOpenGaps(this.deps.db)
-    this.openGapCount = gaps.length
     const cursor = this.committedTimeUs
     const lagSeconds = cursor === undefined ? null : Math.max(0, Math.round(Date.now() / 1000 - cursor / 1e6))
     const connected = this.client.isConnected

@@ -48,6 +48,8 @@ export class JetstreamClient {
   private watchdog?: NodeJS.Timeout
   private reconnectTimer?: NodeJS.Timeout
   private connected = false
+  /** Sockets the watchdog terminated (their close is reported as reason 'watchdog'). */
+  private readonly watchdogFired = new WeakSet<WebSocket>()
   private readonly minBackoffMs: number
   private readonly maxBackoffMs: number
 
@@ -99,12 +101,6 @@ export class JetstreamClient {
     this.paused = false
     this.lastMessageAt = Date.now()
     this.ws?.resume()
-  }
-
-  /** Drop the current connection and connect again now (also on the next URL). */
-  reconnect(reason: DisconnectReason = 'closed'): void {
-    this.ws?.terminate()
-    if (!this.ws) this.scheduleReconnect(reason)
   }
 
   private async connect(): Promise<void> {
@@ -175,7 +171,6 @@ export class JetstreamClient {
     })
   }
 
-  private readonly watchdogFired = new WeakSet<WebSocket>()
 
   private checkWatchdog(): void {
     const ws = this.ws
