@@ -11,7 +11,6 @@ import type { Logger } from '../logger.js'
 import { Views } from '../views/index.js'
 import { type Admission, createAuthVerifier, type SigningKeyResolver } from './auth-verifier.js'
 import type { ReadContext } from './context.js'
-import { signingKeysFrom } from './signing-key.js'
 import getProfile from './app/bsky/actor/getProfile.js'
 import getProfiles from './app/bsky/actor/getProfiles.js'
 import getActorLikes from './app/bsky/feed/getActorLikes.js'
@@ -86,7 +85,8 @@ export function createReadApi(deps: ReadApiDeps): ReadApi {
   const authenticate = createAuthVerifier({
     serviceDid: cfg.service.did,
     extraAudiences: cfg.service.extraAudiences,
-    keys: signingKeysFrom(identity),
+    // the identity module reads every key form (Multikey and the legacy 2019 types)
+    keys: identity,
     admission: deps.onboarding,
     log: log.child({ component: 'auth' }),
   })

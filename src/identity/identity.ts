@@ -6,6 +6,7 @@
 // through the SSRF guard; PLC_URL is the operator's choice and is trusted.
 import {
   DidNotFoundError,
+  getKey,
   IdResolver,
   MemoryCache,
   PoorlyFormattedDidDocumentError,
@@ -13,7 +14,7 @@ import {
   UnsupportedDidMethodError,
   UnsupportedDidWebPathError,
 } from '@atproto/identity'
-import { getHandle, getPdsEndpoint, getSigningDidKey, type DidDocument } from '@atproto/common-web'
+import { getHandle, getPdsEndpoint, type DidDocument } from '@atproto/common-web'
 import type { Config } from '../config.js'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -26,7 +27,7 @@ export interface ResolvedIdentity {
   did: string
   /** Base URL of the account's PDS (no trailing slash). */
   pdsUrl: string
-  /** The #atproto verification method as did:key. */
+  /** The #atproto verification method as a did:key (compressed multikey, whatever form the document uses). */
   signingKey: string
   /** Verified both ways, else 'handle.invalid'. */
   handle: string
@@ -70,6 +71,11 @@ export class Identity {
   private readonly handleChecks = new Map<string, { ok: boolean; expires: number }>()
   /** PDSes we have seen in DID documents: where DEV_LOCAL_NETWORK resolves handles. */
   private readonly knownPdsUrls = new Set<string>()
+  /**
+   * The #atproto key of each cached document (null: none usable). A legacy key means
+   * elliptic-curve point compression, so it is read once per document object the cache holds.
+   */
+  private readonly keyOfDoc = new WeakMap<DidDocument, string | null>()
 
   constructor(private readonly opts: IdentityOptions) {
     this.timeoutMs = opts.timeoutMs ?? 5_000
@@ -133,8 +139,7 @@ export class Identity {
     const pds = getPdsEndpoint(doc)
     if (!pds) throw new IdentityError(`${did}: the DID document names no PDS (#atproto_pds)`, true)
     const pdsUrl = this.checkPdsUrl(did, pds)
-    const signingKey = getSigningDidKey(doc)
-    if (!signingKey) throw new IdentityError(`${did}: the DID document has no #atproto signing key`, true)
+    const signingKey = this.atprotoKeyOf(did, doc)
     this.knownPdsUrls.add(pdsUrl)
     const claimed = getHandle(doc)
     const handle = claimed && (await this.verifyHandle(did, claimed, pdsUrl, opts.forceRefresh)) ? claimed : INVALID_HANDLE
@@ -153,9 +158,27 @@ export class Identity {
 
   /** For service-auth JWT verification (xrpc-server's verifyJwt getSigningKey). */
   async resolveAtprotoKey(did: string, forceRefresh = false): Promise<string> {
-    const doc = await this.resolveDidDocument(did, forceRefresh)
-    const key = getSigningDidKey(doc)
-    if (!key) throw new IdentityError(`${did}: the DID document has no #atproto signing key`, true)
+    return this.atprotoKeyOf(did, await this.resolveDidDocument(did, forceRefresh))
+  }
+
+  /**
+   * The document's #atproto verification method as a did:key. Multikey documents carry a
+   * multicodec-prefixed key, but legacy EcdsaSecp256k1VerificationKey2019 /
+   * EcdsaSecp256r1VerificationKey2019 ones (PLC's older form, many did:web documents) carry
+   * bare, often uncompressed, key bytes: `did:key:` + their multibase is not a key anyone
+   * can parse. @atproto/identity's getKey reads all three forms.
+   */
+  private atprotoKeyOf(did: string, doc: DidDocument): string {
+    let key = this.keyOfDoc.get(doc)
+    if (key === undefined) {
+      try {
+        key = getKey(doc) ?? null
+      } catch {
+        key = null // a multibase that does not decode, or bytes that are not a curve point
+      }
+      this.keyOfDoc.set(doc, key)
+    }
+    if (!key) throw new IdentityError(`${did}: the DID document has no usable #atproto signing key`, true)
     return key
   }
 

@@ -1,7 +1,9 @@
 // Identity against a real PLC directory + PDS: DID → PDS/key/handle (verified both ways),
 // handle → DID, and the SSRF guard refusing PDS endpoints and did:web hosts on loopback,
 // private, link-local and metadata addresses while DEV_LOCAL_NETWORK is off.
-import { Secp256k1Keypair } from '@atproto/crypto'
+import { bytesToMultibase, type Keypair, P256Keypair, parseDidKey, Secp256k1Keypair } from '@atproto/crypto'
+import { verifyJwt } from '@atproto/xrpc-server'
+import { Client as PlcClient } from '@did-plc/lib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PdsClient, PdsError } from '../../src/backfill/pds-client.js'
 import { Identity, IdentityError, INVALID_HANDLE } from '../../src/identity/identity.js'
@@ -133,6 +135,86 @@ describe('identity on a test network', () => {
       handle: 'ualice.test',
     })
     expect(await dev.resolveAtprotoKey(alice.did)).toBe(id.signingKey)
+  })
+
+  it("the resolved key verifies the service tokens the account's PDS signs", async () => {
+    const aud = 'did:web:appview.example'
+    const lxm = 'app.bsky.feed.getTimeline'
+    const { data } = await alice.agent.com.atproto.server.getServiceAuth({ aud, lxm })
+    const payload = await verifyJwt(data.token, aud, lxm, (iss, force) => dev.resolveAtprotoKey(iss, force))
+    expect(payload.iss).toBe(alice.did)
+  })
+
+  // The test PLC directory (like plc.directory's older documents) publishes keys in the legacy
+  // EcdsaSecp256k1VerificationKey2019 / EcdsaSecp256r1VerificationKey2019 form: bare key bytes,
+  // not a multicodec-prefixed Multikey, so `did:key:` + the multibase is not the key.
+  it.each([
+    ['secp256k1', 'EcdsaSecp256k1VerificationKey2019', () => Secp256k1Keypair.create()],
+    ['P-256', 'EcdsaSecp256r1VerificationKey2019', () => P256Keypair.create()],
+  ])('reads a legacy %s key from a PLC document as the did:key it stands for', async (_curve, legacyType, create) => {
+    const key: Keypair = await create()
+    const rotation = await Secp256k1Keypair.create()
+    const did = await new PlcClient(net.plcUrl).createDid({
+      signingKey: key.did(),
+      handle: 'legacy.test',
+      pds: net.pdsUrl,
+      rotationKeys: [rotation.did()],
+      signer: rotation as never,
+    })
+    const doc = (await dev.resolveDidDocument(did)) as { verificationMethod: Array<{ id: string; type: string }> }
+    expect(doc.verificationMethod.find((vm) => vm.id.endsWith('#atproto'))?.type).toBe(legacyType)
+    expect(await dev.resolveAtprotoKey(did)).toBe(key.did())
+    expect((await dev.resolveDid(did)).signingKey).toBe(key.did())
+  })
+
+  it('reads legacy uncompressed keys from a did:web document; an unusable key is a permanent error', async () => {
+    const k256 = await Secp256k1Keypair.create()
+    const p256 = await P256Keypair.create()
+    // Uncompressed points (65 bytes), as many did:web documents publish them.
+    const legacy = (type: string, key: Keypair) => ({
+      type,
+      publicKeyMultibase: bytesToMultibase(parseDidKey(key.did()).keyBytes, 'base58btc'),
+    })
+    const servers: http.Server[] = []
+    /** A did:web on its own loopback port whose #atproto method is `method`. */
+    const serve = async (method: Record<string, unknown>): Promise<string> => {
+      let did = ''
+      const server = http.createServer((req, res) => {
+        if (req.url !== '/.well-known/did.json') return void res.writeHead(404).end()
+        res.setHeader('content-type', 'application/json')
+        res.end(
+          JSON.stringify({
+            '@context': ['https://www.w3.org/ns/did/v1'],
+            id: did,
+            verificationMethod: [{ id: `${did}#atproto`, controller: did, ...method }],
+            service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: net.pdsUrl }],
+          }),
+        )
+      })
+      servers.push(server)
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+      did = `did:web:localhost%3A${(server.address() as AddressInfo).port}`
+      return did
+    }
+    try {
+      const k256Did = await serve(legacy('EcdsaSecp256k1VerificationKey2019', k256))
+      const p256Did = await serve(legacy('EcdsaSecp256r1VerificationKey2019', p256))
+      expect(await dev.resolveAtprotoKey(k256Did)).toBe(k256.did())
+      expect(await dev.resolveAtprotoKey(p256Did)).toBe(p256.did())
+      expect((await dev.resolveDid(p256Did)).signingKey).toBe(p256.did())
+      const unusable = {
+        unknownType: await serve({ type: 'Ed25519VerificationKey2020', publicKeyMultibase: 'z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK' }),
+        notAPoint: await serve({ type: 'EcdsaSecp256k1VerificationKey2019', publicKeyMultibase: 'z111' }),
+      }
+      for (const [name, did] of Object.entries(unusable)) {
+        const err = await dev.resolveAtprotoKey(did).catch((e: unknown) => e)
+        expect(err, name).toBeInstanceOf(IdentityError)
+        expect((err as IdentityError).permanent, name).toBe(true)
+        expect((err as Error).message, name).toMatch(/no usable #atproto signing key/)
+      }
+    } finally {
+      await Promise.all(servers.map((server) => new Promise((r) => server.close(r))))
+    }
   })
 
   it('resolves a handle to its DID both ways', async () => {
