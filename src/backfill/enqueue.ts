@@ -1,6 +1,8 @@
 // The contract between whoever asks for a backfill (ingest on a local user's new follow,
 // onboarding, gap repair, the operator CLI) and the backfill worker.
 import type { Queue } from 'bullmq'
+import { sql } from 'kysely'
+import type { Db } from '../db/database.js'
 import { jobIdForDid } from '../queue.js'
 
 export type BackfillReason = 'follow' | 'onboarding' | 'self' | 'gap' | 'operator'
@@ -29,16 +31,23 @@ export const BACKFILL_PRIORITY: Record<BackfillReason, number> = {
   gap: 5,
 }
 
+/** Where a backfill request goes: the job queue, and the database that shows the DID's state. */
+export interface BackfillTarget {
+  queue: Queue
+  db: Db
+}
+
 /**
- * Enqueue a backfill of one DID. The job id is derived from the DID (encoded: BullMQ ids
- * cannot contain ':'), so a second request while one is queued or running is a no-op; a
- * request after the previous job finished runs again.
+ * Enqueue a backfill of one DID and show it as `queued` in tracked_did. The job id is derived
+ * from the DID (encoded: BullMQ ids cannot contain ':'), so a second request while one is
+ * queued or running is a no-op; a request after the previous job finished runs again.
  */
 export async function enqueueBackfill(
-  queue: Queue,
+  target: BackfillTarget,
   data: BackfillJobData,
   retry: BackfillRetryOptions = {},
 ): Promise<void> {
+  const { queue, db } = target
   const jobId = backfillJobId(data)
   // A custom job id deduplicates only while the earlier job exists, and finished jobs are
   // kept for inspection: a finished one must not swallow a new request (re-follow, operator).
@@ -47,12 +56,45 @@ export async function enqueueBackfill(
     const state = await previous.getState()
     if (state === 'completed' || state === 'failed') await previous.remove().catch(() => {})
   }
-  await queue.add('backfill', data, {
-    jobId,
-    priority: BACKFILL_PRIORITY[data.reason],
-    attempts: retry.attempts ?? 5,
-    backoff: { type: 'exponential', delay: retry.backoffMs ?? 2_000, jitter: 0.5 },
-  })
+  // The state changes before the job exists: once it does, a worker may take it at once and
+  // write 'running' (or even 'complete'), which a later 'queued' would overwrite. A running
+  // backfill keeps its state: the add below is then a no-op on the existing job.
+  const prior = await markQueued(db, data.did)
+  try {
+    await queue.add('backfill', data, {
+      jobId,
+      priority: BACKFILL_PRIORITY[data.reason],
+      attempts: retry.attempts ?? 5,
+      backoff: { type: 'exponential', delay: retry.backoffMs ?? 2_000, jitter: 0.5 },
+    })
+  } catch (err) {
+    // No job after all: put back what the row said, unless a worker has moved it on since.
+    if (prior !== undefined && prior !== 'queued') {
+      await db
+        .updateTable('tracked_did')
+        .set({ backfill_state: prior, updated_at: new Date() })
+        .where('did', '=', data.did)
+        .where('backfill_state', '=', 'queued')
+        .execute()
+        .catch(() => {})
+    }
+    throw err
+  }
+}
+
+/** tracked_did → queued unless running; the state it had before (undefined: not tracked or running). */
+async function markQueued(db: Db, did: string): Promise<string | undefined> {
+  const { rows } = await sql<{ prior: string }>`
+    update tracked_did t
+    set backfill_state = 'queued',
+        -- a new request clears an old failure; a retrying job's reason stays
+        backfill_error = case when prev.backfill_state = 'queued' then t.backfill_error else null end,
+        updated_at = now()
+    from (select did, backfill_state from tracked_did where did = ${did} for update) prev
+    where t.did = prev.did and prev.backfill_state <> 'running'
+    returning prev.backfill_state as prior
+  `.execute(db)
+  return rows[0]?.prior
 }
 
 /** One job per DID; gap repairs per (gap, DID), so two gaps never swallow each other's job. */

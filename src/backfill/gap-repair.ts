@@ -78,7 +78,11 @@ export class GapRepair {
 
   private async enqueue(gapId: string, dids: string[], since: string): Promise<void> {
     for (const did of dids) {
-      await enqueueBackfill(this.opts.queue, { did, reason: 'gap', since, gapId: String(gapId) }, this.opts.retry)
+      await enqueueBackfill(
+        { queue: this.opts.queue, db: this.opts.db },
+        { did, reason: 'gap', since, gapId: String(gapId) },
+        this.opts.retry,
+      )
     }
   }
 

@@ -88,7 +88,7 @@ export class Onboarding {
       .set({ onboarding_state: 'pending', onboarding_error: null })
       .where('did', '=', did)
       .execute()
-    await enqueueBackfill(this.opts.queue, { did, reason: 'onboarding' }, this.opts.retry)
+    await enqueueBackfill({ queue: this.opts.queue, db: this.opts.db }, { did, reason: 'onboarding' }, this.opts.retry)
   }
 }
 

@@ -86,12 +86,8 @@ export async function backfill(ctx: AppContext, io: CliIo, target: string, opts:
       `${did} is not tracked (nobody local follows it), so its posts would not be kept; add it with "users add" or follow it from a local account`,
     )
   }
-  await ctx.db.db
-    .updateTable('tracked_did')
-    .set({ backfill_state: 'queued', backfill_error: null, updated_at: new Date() })
-    .where('did', '=', did)
-    .execute()
-  await enqueueBackfill(ctx.backfillQueue, { did, reason: 'operator' })
+  // enqueueBackfill shows the DID as queued (and clears an old failure)
+  await enqueueBackfill({ queue: ctx.backfillQueue, db: ctx.db.db }, { did, reason: 'operator' })
   io.out(`backfill of ${did} queued`)
   if (opts.wait && (await workerRunning(ctx, io))) await watchBackfill(ctx, io, did, opts.timeoutMs)
 }

@@ -45,20 +45,12 @@ export async function getDidsByHandles(db: Db, handles: string[]): Promise<Map<s
 
 /**
  * The newest repo rev we indexed for a DID (the atproto-repo-rev response header): the
- * actor row's repo_rev when the indexer keeps it, else the highest rev (TIDs sort as text)
- * among the DID's few most recent posts, reposts, likes and follows. A delete as the very
- * last commit is not seen; the PDS then merely re-checks records we already have.
+ * indexer keeps it in actor.repo_rev from every stream commit, deletes and profile updates
+ * included. Null when no commit of theirs came through the stream (only backfilled records,
+ * which carry no rev): then the header is left out, which PROTOCOL.md calls safe; a guess
+ * from the newest records would miss later deletes and make the PDS splice in records again.
  */
 export async function getRepoRev(db: Db, did: string): Promise<string | null> {
-  const res = await sql<{ rev: string | null }>`
-    select coalesce(
-      (select repo_rev from actor where did = ${did}),
-      (select max(rev) from (
-        (select rev from post where author_did = ${did} order by sort_at desc limit 5)
-        union all (select rev from repost where author_did = ${did} order by sort_at desc limit 5)
-        union all (select rev from "like" where author_did = ${did} order by sort_at desc limit 5)
-        union all (select rev from follow where author_did = ${did} order by sort_at desc limit 5)
-      ) r)
-    ) as rev`.execute(db)
+  const res = await sql<{ rev: string | null }>`select repo_rev as rev from actor where did = ${did}`.execute(db)
   return res.rows[0]?.rev ?? null
 }

@@ -244,6 +244,7 @@ export class Indexer {
         }
         await flush()
       }
+      await recordRepoRevs(tx, prepared, outcomes)
       if (opts.cursor) {
         await tx
           .insertInto('ingest_state')
@@ -382,7 +383,7 @@ export class Indexer {
   private async enqueueBackfills(dids: string[]): Promise<void> {
     for (const did of dids) {
       try {
-        await enqueueBackfill(this.opts.backfillQueue, { did, reason: 'follow' })
+        await enqueueBackfill({ queue: this.opts.backfillQueue, db: this.opts.db.db }, { did, reason: 'follow' })
       } catch (err) {
         // The DID stays tracked with backfill_state 'pending'; live posts flow regardless.
         this.metrics.backfillEnqueueFailures.inc()
@@ -409,6 +410,33 @@ export class Indexer {
     )
     this.lastSkipLog.set(skip.reason, { at: now, suppressed: 0 })
   }
+}
+
+/**
+ * actor.repo_rev: the newest commit rev indexed per DID (the atproto-repo-rev header the read
+ * API sends, so the PDS splices in only what is newer). Stream commits carry revs; backfilled
+ * and fetched records do not. Revs are TIDs (validated), so text order is time order: a
+ * replayed or reordered older commit never moves it back. Only existing actor rows (every
+ * processed write has created its author's row by now): a stray delete by a stranger does
+ * not create one. DIDs in sorted order, so concurrent batches lock rows alike.
+ */
+async function recordRepoRevs(tx: DbTx, prepared: Prepared[], outcomes: Array<Outcome | Skip>): Promise<void> {
+  const newest = new Map<string, string>()
+  prepared.forEach((p, i) => {
+    if (typeof outcomes[i] === 'object') return // rolled back (db_rejected): not indexed
+    const rev = p.type === 'write' ? p.input.rev : p.type === 'delete' ? p.rev : null
+    if (rev === null) return
+    const seen = newest.get(p.op.did)
+    if (seen === undefined || rev > seen) newest.set(p.op.did, rev)
+  })
+  if (newest.size === 0) return
+  const dids = [...newest.keys()].sort()
+  const revs = dids.map((did) => newest.get(did)!)
+  await sql`
+    update actor set repo_rev = v.rev
+    from unnest(${dids}::text[], ${revs}::text[]) as v(did, rev)
+    where actor.did = v.did and (actor.repo_rev is null or actor.repo_rev < v.rev)
+  `.execute(tx)
 }
 
 /**

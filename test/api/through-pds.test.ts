@@ -186,4 +186,37 @@ describe('read API through a real PDS', () => {
     expect(left.filter((i) => i.post.author.did === bob.did && !i.reason)).toEqual([])
     expect(left.filter((i) => (i.reason as any)?.by?.did === bob.did)).toEqual([])
   })
+
+  it("atproto-repo-rev is the rev of the viewer's newest commit that came through the stream, a delete included", async () => {
+    await timeline(alice) // admitted (and so tracked) whatever ran before
+    const collection = 'app.bsky.feed.post'
+    const created = await alice.agent.com.atproto.repo.createRecord({
+      repo: alice.did,
+      collection,
+      record: { $type: collection, text: 'which rev am I?', createdAt: new Date().toISOString() },
+    })
+    await waitForIndexed(t.db, [created.data.uri])
+    const postRev = created.data.commit!.rev
+    // What the PDS receives from us (and splices the viewer's newer records after) …
+    const direct = async () => {
+      const { data } = await alice.agent.com.atproto.server.getServiceAuth({ aud: t.cfg.service.did, lxm: 'app.bsky.feed.getTimeline' })
+      const res = await fetch(`${t.app.url}/xrpc/app.bsky.feed.getTimeline?limit=1`, { headers: { authorization: `Bearer ${data.token}` } })
+      expect(res.status).toBe(200)
+      return res.headers.get('atproto-repo-rev')
+    }
+    expect(await direct()).toBe(postRev)
+    // … and what the client sees through the PDS.
+    expect((await alice.agent.app.bsky.feed.getTimeline({ limit: 1 })).headers['atproto-repo-rev']).toBe(postRev)
+
+    // A newer commit that leaves no record behind moves it on too.
+    const deleted = await alice.agent.com.atproto.repo.deleteRecord({
+      repo: alice.did,
+      collection,
+      rkey: created.data.uri.split('/').pop()!,
+    })
+    await waitFor(() => t.db.selectFrom('tombstone').select('uri').where('uri', '=', created.data.uri).executeTakeFirst())
+    const deleteRev = deleted.data.commit!.rev
+    expect(deleteRev > postRev).toBe(true)
+    expect(await direct()).toBe(deleteRev)
+  })
 })

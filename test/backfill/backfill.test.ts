@@ -308,9 +308,10 @@ describe('backfill', () => {
     const did = 'did:plc:duplicatecheckaaaaaaaaa'
     await queue.pause()
     try {
-      await enqueueBackfill(queue, { did, reason: 'follow' })
-      await enqueueBackfill(queue, { did, reason: 'follow' })
-      await enqueueBackfill(queue, { did, reason: 'operator' })
+      const target = { queue, db: env.app.ctx.db.db }
+      await enqueueBackfill(target, { did, reason: 'follow' })
+      await enqueueBackfill(target, { did, reason: 'follow' })
+      await enqueueBackfill(target, { did, reason: 'operator' })
       const jobs = (await queue.getJobs(['waiting', 'prioritized'])).filter((j) => j.data.did === did)
       expect(jobs).toHaveLength(1)
       await jobs[0]!.remove()

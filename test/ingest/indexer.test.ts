@@ -606,3 +606,30 @@ describe('blocks', () => {
     expect(await t.db.selectFrom('block').select('uri').where('uri', '=', b.uri).execute()).toEqual([])
   })
 })
+
+describe('repo rev', () => {
+  // actor.repo_rev is what getTimeline sends as atproto-repo-rev: the PDS splices in the
+  // viewer's records newer than it, so it must be the newest commit indexed, never older.
+  it('keeps the newest commit rev per DID: deletes count, older replays and rev-less backfills do not move it back', async () => {
+    const alice = newDid()
+    const [r1, r2, r3, r4] = [tid(), tid(), tid(), tid()]
+    const p1 = post(alice, {}, { rev: r1 })
+    const p2 = post(alice, {}, { rev: r3 })
+    // Out of order in one batch: the greater rev wins.
+    await apply(ops([p2, p1]))
+    expect((await actor(alice))!.repo_rev).toBe(r3)
+    // A rewind replays an older commit; a backfilled record has no rev.
+    await apply(ops([post(alice, {}, { rev: r2 })]))
+    await apply(backfillItems([post(alice, {}, { rev: null })]))
+    expect((await actor(alice))!.repo_rev).toBe(r3)
+    // The newest commit deletes a record: the rev still moves on.
+    await apply(ops([del(p1.uri, r4)]))
+    expect((await actor(alice))!.repo_rev).toBe(r4)
+  })
+
+  it('a delete by an account we never stored does not create an actor row for it', async () => {
+    const stranger = newDid()
+    await apply(ops([del(`at://${stranger}/app.bsky.feed.like/${tid()}`)]))
+    expect(await actor(stranger)).toBeUndefined()
+  })
+})
