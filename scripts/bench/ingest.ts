@@ -123,6 +123,7 @@ async function main(): Promise<void> {
       where n.nspname = ${SCHEMA} and c.relkind = 'r' order by pg_total_relation_size(c.oid) desc limit 8`.execute(ctx.db.db)
     log('largest tables after the stream (incl. indexes; follow/actor/tracked_did include the seeded population):')
     for (const t of tables) log(`  ${t.name}: ${t.mb} MB, ~${t.rows} rows`)
+    await logRelationBreakdown(ctx.db.db)
 
     const total = (name: string) => registry.getSingleMetric(name)!.get().then((m) => m.values.reduce((s, v) => s + v.value, 0))
     const received = await total('appview_ingest_events_received_total')
@@ -227,6 +228,34 @@ async function schemaBytes(db: import('../../src/db/database.js').Db): Promise<n
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = ${SCHEMA} and c.relkind in ('r', 'm')`.execute(db)
   return Number(rows[0].bytes)
+}
+
+/**
+ * Where the bytes are: per table its heap (with TOAST) and each index, the row count and
+ * bytes per row, so storage work can see which relation to cut.
+ */
+async function logRelationBreakdown(db: import('../../src/db/database.js').Db): Promise<void> {
+  await sql`analyze`.execute(db)
+  const { rows } = await sql<{ tbl: string; rel: string; kind: string; bytes: string; tuples: string }>`
+    select t.relname as tbl, t.relname as rel, 'heap' as kind,
+           (pg_total_relation_size(t.oid) - pg_indexes_size(t.oid))::text as bytes, greatest(t.reltuples, 0)::bigint::text as tuples
+    from pg_class t join pg_namespace n on n.oid = t.relnamespace
+    where n.nspname = ${SCHEMA} and t.relkind = 'r'
+    union all
+    select t.relname, i.relname, 'index', pg_relation_size(i.oid)::text, greatest(t.reltuples, 0)::bigint::text
+    from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class t on t.oid = x.indrelid
+    join pg_namespace n on n.oid = t.relnamespace
+    where n.nspname = ${SCHEMA} and t.relkind = 'r'`.execute(db)
+  const byTable = new Map<string, typeof rows>()
+  for (const r of rows) byTable.set(r.tbl, [...(byTable.get(r.tbl) ?? []), r])
+  const total = (rs: typeof rows) => rs.reduce((s, r) => s + Number(r.bytes), 0)
+  const tables = [...byTable.entries()].sort((a, b) => total(b[1]) - total(a[1])).slice(0, 12)
+  log('relation breakdown (MB; bytes per row):')
+  for (const [name, rs] of tables) {
+    const tuples = Math.max(1, Number(rs[0]!.tuples))
+    log(`  ${name}: ${(total(rs) / 1e6).toFixed(1)} MB total, ${rs[0]!.tuples} rows, ${Math.round(total(rs) / tuples)} B/row`)
+    for (const r of rs) log(`    ${r.kind === 'heap' ? 'heap' : r.rel}: ${(Number(r.bytes) / 1e6).toFixed(1)} MB (${Math.round(Number(r.bytes) / tuples)} B/row)`)
+  }
 }
 
 /** Decode + parse every frame of the stream once; the rate no consumer can beat. */

@@ -1,7 +1,8 @@
 // app.bsky.feed.like: a row per like, the subject post's like_count, a notification for a
-// local user whose post was liked.
-import { sql } from 'kysely'
-import { didOfUri } from './subjects.js'
+// local user whose post was liked. Not every like the filter lets through is stored: see
+// the storage policy below (keptWithoutLookup + wantedSql, the one place that decides).
+import { sql, type RawBuilder } from 'kysely'
+import { collectionOfUri, didOfUri } from './subjects.js'
 import {
   BULK_NOT_TOMBSTONED,
   baseColumns,
@@ -13,6 +14,7 @@ import {
   removeSubjectRecords,
   revAllowsRemoval,
   times,
+  type IndexEnv,
   type NotificationInput,
   type RecordProcessor,
   type WriteInput,
@@ -24,6 +26,46 @@ interface StrongRef {
 }
 
 const subjectOf = (input: WriteInput) => input.record.subject as StrongRef
+
+/**
+ * Storage policy for likes (most of the stream, and most of the bytes). The live filter keeps
+ * every like by a tracked author, but a like is only ever shown or counted through:
+ *   - its author, when a local user (viewer.like, getActorLikes: only the viewer's own),
+ *   - its subject's author, when a local user (notifications, like counts of their posts),
+ *   - its subject's row: like_count and getLikes of a post we store, likeCount of a feed
+ *     generator or other non-post record (kept: rare, and counted from this table).
+ * So a like by a tracked, non-local author of a post that is neither stored nor by a tracked
+ * or local author is dropped: no view can show it. Posts by tracked authors count as "will be
+ * stored" (a backfill may still be on its way to them), so their counts do not depend on
+ * timing. Likes by untracked authors are kept: the live filter passes them only when they
+ * touch a local user, and other callers of the indexer chose them.
+ * The part decidable in memory is computed here; the stored-post and tracked-DID lookups run
+ * in SQL (`wantedSql`), in the same transaction that would insert the row.
+ */
+function keptWithoutLookup(input: WriteInput, env: IndexEnv): boolean {
+  const subject = subjectOf(input)
+  if (env.isLocalUser(input.did)) return true
+  const subjectDid = didOfUri(subject.uri)
+  if (subjectDid !== undefined && env.isLocalUser(subjectDid)) return true
+  return collectionOfUri(subject.uri) !== 'app.bsky.feed.post'
+}
+
+/**
+ * The whole policy in SQL: the in-memory answer, else the lookups (the author is not tracked,
+ * the subject post is stored, its author is tracked). The subject's counter lock is already
+ * held, so a post committed by a concurrent transaction is seen here.
+ */
+function wantedSql(
+  kept: RawBuilder<unknown>,
+  authorDid: RawBuilder<unknown>,
+  subjectUri: RawBuilder<unknown>,
+  subjectDid: RawBuilder<unknown>,
+) {
+  return sql`(${kept}
+    or not exists (select 1 from tracked_did ta where ta.did = ${authorDid})
+    or exists (select 1 from post p where p.uri = ${subjectUri})
+    or exists (select 1 from tracked_did ts where ts.did = ${subjectDid}))`
+}
 
 export const likeProcessor: RecordProcessor = {
   collection: 'app.bsky.feed.like',
@@ -40,13 +82,19 @@ export const likeProcessor: RecordProcessor = {
     const subject = subjectOf(input)
     await lockPostCounters(tx, [subject.uri])
     const t = times(input)
+    const wanted = wantedSql(
+      sql`${keptWithoutLookup(input, env)}::boolean`,
+      sql`${input.did}::text`,
+      sql`${subject.uri}::text`,
+      sql`${didOfUri(subject.uri) ?? null}::text`,
+    )
     // One round trip: likes are most of the stream.
     const { rows } = await sql<{ n: number }>`
       with ins as (
         insert into "like" (uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at)
         select ${input.uri}, ${input.cid}, ${input.did}, ${input.rev}, ${subject.uri}, ${subject.cid},
                ${t.createdAt}, ${t.indexedAt}, ${t.sortAt}
-        where ${notTombstoned(input.uri, input.rev)}
+        where ${notTombstoned(input.uri, input.rev)} and ${wanted}
         on conflict (uri) do nothing
         returning subject_uri
       ), counted as (
@@ -61,7 +109,7 @@ export const likeProcessor: RecordProcessor = {
     return true
   },
 
-  async insertMany(tx, inputs) {
+  async insertMany(tx, inputs, env) {
     await lockPostCounters(tx, inputs.map((x) => subjectOf(x).uri))
     const c = baseColumns(inputs)
     const { rows } = await sql<{ uri: string }>`
@@ -69,11 +117,14 @@ export const likeProcessor: RecordProcessor = {
         select * from unnest(
           ${c.uris}::text[], ${c.cids}::text[], ${c.dids}::text[], ${c.revs}::text[],
           ${inputs.map((x) => subjectOf(x).uri)}::text[], ${inputs.map((x) => subjectOf(x).cid)}::text[],
-          ${c.createdAt}::timestamptz[], ${c.indexedAt}::timestamptz[], ${c.sortAt}::timestamptz[]
-        ) as t(uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at)
+          ${c.createdAt}::timestamptz[], ${c.indexedAt}::timestamptz[], ${c.sortAt}::timestamptz[],
+          ${inputs.map((x) => keptWithoutLookup(x, env))}::boolean[],
+          ${inputs.map((x) => didOfUri(subjectOf(x).uri) ?? null)}::text[]
+        ) as t(uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at, kept, subject_did)
       ), ins as (
         insert into "like" (uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at)
-        select i.* from i where ${BULK_NOT_TOMBSTONED}
+        select i.uri, i.cid, i.author_did, i.rev, i.subject_uri, i.subject_cid, i.created_at, i.indexed_at, i.sort_at
+        from i where ${BULK_NOT_TOMBSTONED} and ${wantedSql(sql`i.kept`, sql`i.author_did`, sql`i.subject_uri`, sql`i.subject_did`)}
         on conflict (uri) do nothing
         returning uri, author_did, subject_uri
       ), counted as (

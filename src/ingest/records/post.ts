@@ -202,8 +202,9 @@ export const postProcessor: RecordProcessor = {
       ), author as (
         update actor set posts_count = greatest(posts_count - 1, 0) where did = (select author_did from del)
       ), items as (
+        -- The post's own item by its uri, its reposts' through the partial index on post_uri.
         delete from feed_item
-        where post_uri = ${uri} and (uri = ${uri} or ${reposts})
+        where (uri = ${uri} or (${reposts} and type = 'repost' and post_uri = ${uri}))
           and (exists (select 1 from del) or not exists (select 1 from post where uri = ${uri}))
       )
       select count(*)::int as n from del
