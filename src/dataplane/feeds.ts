@@ -60,13 +60,20 @@ function rememberWindow(viewer: string, windowMs: number) {
 
 async function timelineRound(db: Db, viewer: string, limit: number, cursor: KeysetCursor | undefined, from?: string) {
   const window = from ? sql`and sort_at >= ${from}::timestamptz` : sql``
+  // The winners come straight from the index (uri, sort key, and the account whose range it
+  // is: the originator), so no feed_item row is read for them. A post item shows itself; a
+  // repost item shows its subject, read from the repost row (only reposts probe it: the uri
+  // test is a one-time filter because the lateral subquery is kept whole by `offset 0`).
+  // The indexer writes feed_item.post_uri = uri for posts and = the repost's subject for
+  // reposts, with the repost row in one statement; the feed_item fallback only serves a
+  // repost item whose row is somehow missing.
   const res = await sql<FeedItemRow>`
     with followed as (
       select ${viewer}::text as did
       union
       select subject_did from follow where author_did = ${viewer}
     ), top as (
-      select k.sort_at, k.uri
+      select k.sort_at, k.uri, f.did as originator
       from followed f
       cross join lateral (
         select sort_at, uri from feed_item
@@ -77,12 +84,26 @@ async function timelineRound(db: Db, viewer: string, limit: number, cursor: Keys
       order by k.sort_at desc, k.uri desc
       limit ${limit + 1}
     )
-    select fi.uri, fi.type, fi.post_uri as "postUri", fi.originator_did as "originatorDid",
-      ${FEED_ITEM_KEY} as "sortKey"
-    from top join feed_item fi on fi.uri = top.uri
+    select top.uri,
+      case when r.subject_uri is not null then 'repost' else coalesce(fb.type, 'post') end as type,
+      coalesce(r.subject_uri, fb.post_uri, top.uri) as "postUri",
+      top.originator as "originatorDid", ${TOP_KEY} as "sortKey"
+    from top
+    left join lateral (
+      select subject_uri from repost
+      where position('/app.bsky.feed.repost/' in top.uri) > 0 and repost.uri = top.uri
+      offset 0
+    ) r on true
+    left join lateral (
+      select type, post_uri from feed_item
+      where r.subject_uri is null and position('/app.bsky.feed.repost/' in top.uri) > 0 and feed_item.uri = top.uri
+      offset 0
+    ) fb on true
     order by top.sort_at desc, top.uri desc`.execute(db)
   return res.rows
 }
+
+const TOP_KEY = sql.raw(`to_char(top.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`)
 
 export type AuthorFeedFilter =
   | 'posts_with_replies'
