@@ -165,7 +165,8 @@ export class PdsClient {
           if (err.permanent) throw new PdsError(err.message, 'identity', true)
           lastErr = new PdsError(err.message, 'identity', false)
         } else throw err
-        await this.backoff(attempt, undefined, lastErr.reason)
+        // No wait after the last attempt: it would only delay the failure the caller gets.
+        if (attempt < this.maxAttempts) await this.backoff(attempt, undefined, lastErr.reason)
         continue
       }
       const host = new URL(pdsUrl).host

@@ -2,6 +2,8 @@
 // (every filter, pins), posts with every embed kind, threads v1/v2, likes, reposts, quotes,
 // actor likes, follows, getRecord, resolveHandle; hidden (deactivated) and blocked accounts;
 // bad input → 400 naming it. Every 200 answer is validated against the official lexicons.
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPost, type TestAccount } from '../_util/network.js'
 import { block, cidOf, del, follow, like, newDid, post, profile, quote, reply, repost } from '../_util/index-ops.js'
@@ -474,6 +476,22 @@ describe('read endpoints', () => {
       const bad = await h.call('com.atproto.repo.getRecord', { repo: carol.did, collection: 'not an nsid', rkey: 'x' })
       expect(bad.status).toBe(400)
       expect(bad.body.message).toMatch(/collection/)
+    })
+
+    it('com.atproto.repo.getRecord: a repo whose DID document cannot be fetched right now is UpstreamFailure (502), not RecordNotFound', async () => {
+      // The other side of "an unknown repo is 400": a did:web whose host refuses connections may
+      // well hold the record, so the answer must not tell the PDS it does not exist.
+      const closed = http.createServer()
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()))
+      const port = (closed.address() as AddressInfo).port
+      await new Promise((r) => closed.close(r))
+      const down = await h.call('com.atproto.repo.getRecord', {
+        repo: `did:web:localhost%3A${port}`,
+        collection: 'app.bsky.feed.post',
+        rkey: '3kaaaaaaaaaab',
+      })
+      expect(down.status).toBe(502)
+      expect(down.body.error).toBe('UpstreamFailure')
     })
 
     it('com.atproto.identity.resolveHandle: known and resolvable handles; unknown → HandleNotFound', async () => {

@@ -1,6 +1,8 @@
 // The PDS client's politeness and robustness against a real PDS behind a fault proxy:
 // per-host concurrency with an in-flight gauge, timeouts, response size limits, permanent vs
 // retryable failures.
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PdsClient, PdsError, parseRetryAfter } from '../../src/backfill/pds-client.js'
@@ -60,6 +62,22 @@ describe('PDS client', () => {
     expect(err).toBeInstanceOf(PdsError)
     expect(err).toMatchObject({ reason: 'timeout', permanent: false })
     expect((err as Error).message).toMatch(/no answer within 300 ms/)
+  })
+
+  it('a DID document that cannot be fetched right now: retried, then a retryable identity failure (no wait after the last try)', async () => {
+    // did:web on a loopback port nobody listens on: connection refused, every time.
+    const closed = http.createServer()
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise((r) => closed.close(r))
+    const registry = new Registry()
+    const pds = client({ registry, maxAttempts: 3 })
+    const err = await pds.getRecord(`at://did:web:localhost%3A${port}/app.bsky.feed.post/3kaaaaaaaaaab`).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(PdsError)
+    expect(err).toMatchObject({ reason: 'identity', permanent: false })
+    // Three attempts, two waits between them.
+    const retries = (await registry.getSingleMetric('appview_pds_retries_total')!.get()).values
+    expect(retries.find((v) => v.labels.reason === 'identity')?.value).toBe(2)
   })
 
   it('refuses a response larger than the limit', async () => {
