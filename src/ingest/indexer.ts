@@ -32,6 +32,7 @@ import {
   type RecordProcessor,
   type WriteInput,
 } from './records/processor.js'
+import { pruneOlderThan, type PruneOptions, type PruneResult } from './prune.js'
 import { addLocalUserInTx } from './tracking.js'
 import { prepare, type Prepared, type Skip, type SkipReason } from './validate.js'
 
@@ -145,6 +146,15 @@ export class Indexer {
     result.newlyTracked = [...run.effects.newlyTracked]
     await this.enqueueBackfills(result.newlyTracked)
     return result
+  }
+
+  /**
+   * Retention: remove what sorts before `cutoff` (src/ingest/prune.ts says what, and why it
+   * is not a delete: no counters, tombstones or notifications change). Chunked, each chunk
+   * its own short transaction; stops between chunks when `opts.signal` aborts.
+   */
+  pruneOlderThan(cutoff: Date, opts: PruneOptions = {}): Promise<PruneResult> {
+    return pruneOlderThan(this.opts.db.db, cutoff, opts)
   }
 
   /**
