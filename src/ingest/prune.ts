@@ -10,11 +10,16 @@
 //
 // What goes, per table, when its time is older than the cutoff:
 //   repost        not by a local user (with its feed item)
-//   post          not by a local user, and not the subject of a repost still in a feed (with
-//                 its feed item). Reposts are pruned first, so a post reposted only long ago
-//                 goes in the same run. A kept reply or quote may lose its parent, root or
-//                 quoted post: views then show #notFoundPost / #viewNotFound, or the on-demand
-//                 fetch loads it again.
+//   post          not by a local user, not the subject of a repost still in a feed, and not
+//                 the parent, root or quoted post of a stored post (with its feed item).
+//                 Reposts are pruned first, so a post reposted only long ago goes in the same
+//                 run; an old thread goes leaf first, a level per run. Keeping what kept posts
+//                 point at matters twice: the app drops a Following-feed reply whose parent is
+//                 not a full postView (an orphan), and a pruned post fetched again for display
+//                 would be counted again (its parent's reply_count, its author's posts_count)
+//                 every time it came back. A reply that arrives after its parent was pruned
+//                 shows #notFoundPost, or the on-demand fetch loads the parent again (once: the
+//                 reply then keeps it).
 //   like          not by a local user
 //   notification  any (a local user's inbox keeps the same horizon)
 //   tombstone     deleted_at older than tombstoneCutoff() (see there)
@@ -88,9 +93,13 @@ interface Target {
   feedItems: boolean
 }
 
-const noKeptRepost = sql`not exists (
-  select 1 from feed_item fi where fi.type = 'repost' and fi.post_uri = t.uri
-)`
+// Each an index lookup: feed_item_repost_post_uri_idx, post_reply_parent_idx,
+// post_reply_root_idx, post_embed_record_sort_idx.
+const notReferenced = sql`not exists (
+    select 1 from feed_item fi where fi.type = 'repost' and fi.post_uri = t.uri
+  ) and not exists (select 1 from post c where c.reply_parent_uri = t.uri)
+  and not exists (select 1 from post c where c.reply_root_uri = t.uri)
+  and not exists (select 1 from post c where c.embed_record_uri = t.uri)`
 
 // In this order: reposts before posts (a post stays while a kept repost shows it).
 const TARGETS: Target[] = [
@@ -101,7 +110,7 @@ const TARGETS: Target[] = [
     time: 'sort_at',
     pk: 'uri',
     keepLocal: true,
-    extra: noKeptRepost,
+    extra: notReferenced,
     feedItems: true,
   },
   { table: 'like', key: 'author_did', time: 'sort_at', pk: 'uri', keepLocal: true, feedItems: false },

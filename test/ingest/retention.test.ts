@@ -76,7 +76,10 @@ describe('retention', () => {
     // deleted records: one tombstone made old below, one recent
     const bobGoneLongAgo = at(post(bob, { text: 'deleted long ago' }), daysAgo(35))
     const bobGoneRecently = at(post(bob, { text: 'deleted today' }), daysAgo(3))
-    return { aliceOld, bobOldPost, aliceOldLike, bobReposted, aliceOldRepost, bobOldLikeOfAlice, bobOldRepostOfAlice, strangerOldReply, bobOldQuote, bobNew, bobNewReplyToOld, strangerNewLikeOfAlice, bobNewLike, bobGoneLongAgo, bobGoneRecently }
+    // an old thread nothing recent points at: goes leaf first, a level per run
+    const oldThreadRoot = at(post(bob, { text: 'old thread' }), daysAgo(45))
+    const oldThreadReply = at(reply(stranger, oldThreadRoot), daysAgo(44))
+    return { aliceOld, bobOldPost, aliceOldLike, bobReposted, aliceOldRepost, bobOldLikeOfAlice, bobOldRepostOfAlice, strangerOldReply, bobOldQuote, bobNew, bobNewReplyToOld, strangerNewLikeOfAlice, bobNewLike, bobGoneLongAgo, bobGoneRecently, oldThreadRoot, oldThreadReply }
   }
   let o: ReturnType<typeof build>
 
@@ -102,6 +105,8 @@ describe('retention', () => {
       o.bobNewLike,
       o.bobGoneLongAgo,
       o.bobGoneRecently,
+      o.oldThreadRoot,
+      o.oldThreadReply,
     )
     await h.index(del(o.bobGoneLongAgo.uri), del(o.bobGoneRecently.uri))
     await sql`update tombstone set deleted_at = now() - interval '40 days' where uri = ${o.bobGoneLongAgo.uri}`.execute(
@@ -119,12 +124,13 @@ describe('retention', () => {
 
   it('removes posts, reposts, likes and their feed items older than the horizon; newer ones stay', async () => {
     expect(run.outcome).toBe('pruned')
-    for (const gone of [o.bobOldPost, o.bobOldRepostOfAlice, o.bobOldLikeOfAlice, o.strangerOldReply, o.bobOldQuote]) {
+    const pruned = [o.bobOldRepostOfAlice, o.bobOldLikeOfAlice, o.strangerOldReply, o.bobOldQuote, o.oldThreadReply]
+    for (const gone of pruned) {
       const table = gone.collection.endsWith('.like') ? 'like' : gone.collection.endsWith('.repost') ? 'repost' : 'post'
       expect(await exists(table, gone.uri), `${gone.uri} pruned`).toBe(false)
       expect(await exists('feed_item', gone.uri)).toBe(false)
     }
-    for (const kept of [o.bobNew, o.bobNewReplyToOld]) {
+    for (const kept of [o.bobNew, o.bobNewReplyToOld, o.bobOldPost, o.oldThreadRoot]) {
       expect(await exists('post', kept.uri)).toBe(true)
       expect(await exists('feed_item', kept.uri)).toBe(true)
     }
@@ -132,6 +138,18 @@ describe('retention', () => {
     expect(await exists('like', o.bobNewLike.uri)).toBe(true)
     if (run.outcome !== 'pruned') throw new Error('unreachable')
     expect(run.result.removed).toMatchObject({ post: 3, repost: 1, like: 1, feed_item: 4, tombstone: 1 })
+  })
+
+  it('keeps an old post while a stored post replies to it; an old thread goes leaf first', async () => {
+    // bobOldPost is the parent and root of a recent reply: kept (checked above). The old
+    // thread's root had only its old reply, pruned in the first run; the next run takes it.
+    expect(await exists('post', o.oldThreadReply.uri)).toBe(false)
+    expect(await exists('post', o.oldThreadRoot.uri)).toBe(true)
+    const next = await retention.runNow()
+    if (next.outcome !== 'pruned') throw new Error(`expected a run, got ${next.outcome}`)
+    expect(next.result.removed).toMatchObject({ post: 1, feed_item: 1, repost: 0, like: 0, notification: 0 })
+    expect(await exists('post', o.oldThreadRoot.uri)).toBe(false)
+    expect(await exists('post', o.bobOldPost.uri)).toBe(true)
   })
 
   it("keeps the local user's own posts, likes and reposts whatever their age (and the post she reposted)", async () => {
@@ -149,7 +167,7 @@ describe('retention', () => {
     expect(aliceRow).toMatchObject({ like_count: 2, repost_count: 1, reply_count: 1, quote_count: 1 })
     const bobActor = await db().selectFrom('actor').select('posts_count').where('did', '=', bob).executeTakeFirstOrThrow()
     expect(bobActor.posts_count).toBe(before.bobPostsCount)
-    for (const gone of [o.bobOldPost, o.bobOldRepostOfAlice, o.bobOldLikeOfAlice, o.strangerOldReply]) {
+    for (const gone of [o.bobOldRepostOfAlice, o.bobOldLikeOfAlice, o.strangerOldReply, o.oldThreadReply]) {
       expect(await exists('tombstone', gone.uri)).toBe(false)
     }
     const maxN = await sql<{ m: string | null }>`select max(id) as m from notification`.execute(db())
@@ -175,40 +193,52 @@ describe('retention', () => {
     if (again.outcome !== 'pruned') throw new Error(`expected a run, got ${again.outcome}`)
     expect(Object.values(again.result.removed).every((n) => n === 0)).toBe(true)
     const text = await registry.metrics()
-    expect(text).toContain('appview_retention_pruned_rows_total{table="post"} 3')
-    expect(text).toContain('appview_retention_pruned_rows_total{table="feed_item"} 4')
+    expect(text).toContain('appview_retention_pruned_rows_total{table="post"} 4')
+    expect(text).toContain('appview_retention_pruned_rows_total{table="feed_item"} 5')
     expect(text).toMatch(/appview_retention_last_run_timestamp_seconds \d/)
   })
 
-  it('the timeline after pruning is lexicon-valid: a kept reply whose parent was pruned shows it as notFound', async () => {
-    // ReadApiHarness.call validates every 200 answer against the official lexicons. bob has
-    // no PDS, so the pruned parent cannot be fetched again: #notFoundPost.
+  it('the timeline after pruning is lexicon-valid; a kept reply shows its kept old parent', async () => {
+    // ReadApiHarness.call validates every 200 answer against the official lexicons.
     const { feed } = await h.ok('app.bsky.feed.getTimeline', { limit: 50 }, alice)
     const item = feed.find((i: any) => i.post.uri === o.bobNewReplyToOld.uri)
     expect(item, 'the kept reply is in the timeline').toBeDefined()
-    const notFound = { $type: 'app.bsky.feed.defs#notFoundPost', uri: o.bobOldPost.uri, notFound: true }
-    expect(item.reply).toEqual({ root: notFound, parent: notFound })
+    // a full postView: the app drops a Following-feed reply whose parent is not one
+    expect(item.reply.parent.$type).toBe('app.bsky.feed.defs#postView')
+    expect(item.reply.parent.uri).toBe(o.bobOldPost.uri)
+    expect(item.reply.root.uri).toBe(o.bobOldPost.uri)
     const uris = feed.map((i: any) => i.post.uri)
     expect(uris).toContain(o.bobNew.uri)
     expect(uris).toContain(o.aliceOld.uri)
-    expect(uris).not.toContain(o.bobOldPost.uri)
+    expect(uris).not.toContain(o.oldThreadRoot.uri)
   })
 
-  it("a pruned parent whose author's PDS still has it is fetched again for the timeline", async () => {
+  it('a reply to a post pruned before it arrived shows the parent as notFound when it cannot be fetched', async () => {
+    // bob has no PDS: the pruned thread root cannot be fetched again.
+    const late = at(reply(bob, o.oldThreadRoot), daysAgo(0))
+    await h.index(late)
+    const { feed } = await h.ok('app.bsky.feed.getTimeline', { limit: 50 }, alice)
+    const item = feed.find((i: any) => i.post.uri === late.uri)
+    expect(item, 'the reply is in the timeline').toBeDefined()
+    const notFound = { $type: 'app.bsky.feed.defs#notFoundPost', uri: o.oldThreadRoot.uri, notFound: true }
+    expect(item.reply).toEqual({ root: notFound, parent: notFound })
+  })
+
+  it("…and fetched again when its author's PDS still has it, then kept", async () => {
     const carol = await h.net.createAccount('carol')
     const old = await createPost(carol, 'carol, long ago', { createdAt: daysAgo(50) })
     const parentOp = post(carol.did, { text: 'carol, long ago', createdAt: old.createdAt }, {
       rkey: old.uri.split('/').pop()!,
       cid: old.cid,
     })
-    const answer = at(reply(bob, parentOp), daysAgo(1))
-    await h.index(parentOp, answer)
+    await h.index(parentOp)
     const res = await retention.runNow()
     if (res.outcome !== 'pruned') throw new Error(`expected a run, got ${res.outcome}`)
     expect(res.result.removed.post).toBe(1)
     expect(await exists('post', parentOp.uri)).toBe(false)
-    expect(await exists('post', answer.uri)).toBe(true)
 
+    const answer = at(reply(bob, parentOp), daysAgo(0))
+    await h.index(answer)
     // The fetch finishes in the background; the timeline is valid meanwhile and then shows it.
     const item = await waitFor(async () => {
       const { feed } = await h.ok('app.bsky.feed.getTimeline', { limit: 50 }, alice)
@@ -217,6 +247,9 @@ describe('retention', () => {
     })
     expect(item.reply.parent.uri).toBe(parentOp.uri)
     expect(item.reply.parent.record.text).toBe('carol, long ago')
+    // stored again, and now kept: the stored reply points at it
+    await retention.runNow()
+    expect(await exists('post', parentOp.uri)).toBe(true)
   })
 
   it('runs in one process at a time: while another holds the lock, a run is skipped', async () => {
