@@ -33,6 +33,7 @@
 // statement is its own short transaction, and rows another transaction holds are skipped
 // (`skip locked`, taken next run), so ingest never waits long on retention. This costs no
 // extra index (storage is the constraint this exists for) and touches only the keys present.
+import { performance } from 'node:perf_hooks'
 import { sql, type RawBuilder } from 'kysely'
 import type { Db } from '../db/database.js'
 
@@ -50,8 +51,8 @@ export interface PruneOptions {
   chunkSize?: number
   /** Distinct authors (recipients) per batch. */
   keyBatch?: number
-  /** Called after every statement that removed rows (metrics). */
-  onChunk?: (table: PruneTable | 'feed_item', rows: number) => void
+  /** Called after every statement that removed rows (metrics), with its duration. */
+  onChunk?: (table: PruneTable | 'feed_item', rows: number, ms: number) => void
 }
 
 export interface PruneResult {
@@ -134,11 +135,13 @@ export async function pruneOlderThan(db: Db, cutoff: Date, opts: PruneOptions = 
       after = keys[keys.length - 1]!
       for (;;) {
         if (aborted()) return { removed, aborted: true }
+        const started = performance.now()
         const { rows, items } = await retryOnConflict(() => pruneChunk(db, target, keys, before, chunkSize))
+        const ms = performance.now() - started
         removed[target.table] += rows
         removed.feed_item += items
-        if (rows > 0) opts.onChunk?.(target.table, rows)
-        if (items > 0) opts.onChunk?.('feed_item', items)
+        if (rows > 0) opts.onChunk?.(target.table, rows, ms)
+        if (items > 0) opts.onChunk?.('feed_item', items, ms)
         if (rows < chunkSize) break
       }
     }
