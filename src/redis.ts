@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import { StartupError, errorMessage, redactUrl } from './errors.js'
 import type { Logger } from './logger.js'
+import { withTimeout } from './util/with-timeout.js'
 
 export type { Redis }
 
@@ -42,14 +43,4 @@ export async function connectRedis(redis: Redis, url: string): Promise<void> {
         'Start Redis (e.g. `redis-server --daemonize yes` or `docker compose up -d redis`) or set REDIS_URL.',
     )
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
 }

@@ -15,6 +15,7 @@ import type { CallGuard } from '../http/xrpc.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { Redis } from '../redis.js'
+import { withTimeout } from '../util/with-timeout.js'
 
 const INCR_SCRIPT = `
 local n = redis.call('INCR', KEYS[1])
@@ -78,22 +79,17 @@ export class RateLimiter {
     const redisKey = `${this.prefix}:${scope}:${key}:${windowStart}`
     let count: number
     let ttlMs: number
-    let timer: NodeJS.Timeout | undefined
     try {
       // A Redis that is down or slow must not hold every call: past the budget, let it through.
-      const res = (await Promise.race([
+      const res = (await withTimeout(
         this.deps.redis.eval(INCR_SCRIPT, 1, redisKey, String(windowMs)),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${REDIS_BUDGET_MS} ms`)), REDIS_BUDGET_MS)
-        }),
-      ])) as [number, number]
+        REDIS_BUDGET_MS,
+      )) as [number, number]
       count = Number(res[0])
       ttlMs = Number(res[1]) > 0 ? Number(res[1]) : windowMs
     } catch (err) {
       this.deps.log.warn({ err: errorMessage(err) }, 'rate limiter unavailable; letting the call through')
       return
-    } finally {
-      clearTimeout(timer)
     }
     const resetSeconds = Math.ceil((Date.now() + ttlMs) / 1000)
     const headers: Record<string, string> = {

@@ -7,6 +7,7 @@ import { AtUri } from '@atproto/syntax'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Redis } from '../redis.js'
+import { withTimeout } from '../util/with-timeout.js'
 
 export interface GeneratorRecord {
   uri: string
@@ -66,14 +67,8 @@ export class GeneratorRecords {
   }
 
   private async fetch(uri: string, creatorDid: string, key: string): Promise<GeneratorRecord | null> {
-    let timer: NodeJS.Timeout | undefined
     try {
-      const rec = await Promise.race([
-        this.opts.fetcher.getRecord(uri),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs)
-        }),
-      ])
+      const rec = await withTimeout(this.opts.fetcher.getRecord(uri), this.opts.timeoutMs)
       const out = rec ? toGeneratorRecord({ uri, cid: rec.cid, value: rec.value }) : null
       if (!out || out.creatorDid !== creatorDid) {
         await this.opts.redis.set(key, 'missing', 'EX', MISSING_TTL_S).catch(() => {})
@@ -87,8 +82,6 @@ export class GeneratorRecords {
       this.opts.log.info({ uri, err: errorMessage(err) }, 'feed generator record fetch failed')
       await this.opts.redis.set(key, 'missing', 'EX', FAILED_TTL_S).catch(() => {})
       return null
-    } finally {
-      clearTimeout(timer)
     }
   }
 }

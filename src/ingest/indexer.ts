@@ -35,6 +35,7 @@ import {
 import { pruneOlderThan, type PruneOptions, type PruneResult } from './prune.js'
 import { addLocalUserInTx } from './tracking.js'
 import { prepare, type Prepared, type Skip, type SkipReason } from './validate.js'
+import { withTimeout } from '../util/with-timeout.js'
 
 export interface IndexItem {
   op: IndexOp
@@ -496,14 +497,4 @@ function restoreEffects(e: BatchEffects, s: ReturnType<typeof snapshotEffects>):
   e.newlyTracked = s.newlyTracked
   e.changes.length = s.changes
   e.interactors = s.interactors
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
 }

@@ -5,6 +5,7 @@
 // and a failure there must not break the screen.
 import { errorMessage } from '../../errors.js'
 import type { SurfaceContext } from './context.js'
+import { withTimeout } from '../../util/with-timeout.js'
 
 export interface RepoRecord {
   uri: string
@@ -13,19 +14,11 @@ export interface RepoRecord {
 }
 
 async function timed<T>(ctx: SurfaceContext, what: string, fn: () => Promise<T>, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
   try {
-    return await Promise.race([
-      fn(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('no answer in time')), ctx.cfg.feedGen.timeoutMs)
-      }),
-    ])
+    return await withTimeout(fn(), ctx.cfg.feedGen.timeoutMs)
   } catch (err) {
     ctx.log.info({ what, err: errorMessage(err) }, 'repo record read failed; answering without it')
     return fallback
-  } finally {
-    clearTimeout(timer)
   }
 }
 
