@@ -83,7 +83,8 @@ export class App {
   private backfillQueue?: Queue
   private liveFilter?: LiveFilter
   private readonly components: Component[] = []
-  private readApi?: ReadApi
+  /** The read API (hydrator, views, row cache); set by start(). */
+  readApi?: ReadApi
   private destroyPromise?: Promise<void>
 
   constructor(
@@ -177,6 +178,11 @@ export class App {
     const readApi = createReadApi(readApiDeps)
     this.readApi = readApi
     authenticate = readApi.authenticate
+    await readApi.start()
+    const rowCache = readApi.rows?.listener
+    // Read-your-writes in this process: a batch's changes leave the row cache before
+    // applyBatch returns (only when something is cached; see row-change-listener.ts).
+    if (rowCache) indexer.setAfterCommit(() => (rowCache.holdsRows ? rowCache.sync() : undefined))
     this.ctx = {
       hydrator: readApi.hydrator,
       views: readApi.views,

@@ -51,6 +51,7 @@ export const ENV_NAMES = [
   'RATE_LIMIT_PER_USER',
   'RATE_LIMIT_PER_IP',
   'FEEDGEN_TIMEOUT_MS',
+  'ROW_CACHE_SIZE',
 ] as const
 export type EnvName = (typeof ENV_NAMES)[number]
 export type RawEnv = Partial<Record<EnvName, string>>
@@ -92,6 +93,8 @@ export interface Config {
   rateLimit: { windowSeconds: number; perUser: number; perIp: number }
   /** getFeed: how long a feed generator may take before we answer an empty feed. */
   feedGen: { timeoutMs: number }
+  /** the read API's in-memory post/repost/actor rows (src/hydration/row-cache.ts) */
+  rowCache: { maxEntries: number }
 }
 
 /** A configuration problem, phrased for an operator: names the variable and the form it wants. */
@@ -198,6 +201,7 @@ export function envToConfig(raw: RawEnv): Config {
       perIp: int(raw, 'RATE_LIMIT_PER_IP', 1500, 0, 10_000_000),
     },
     feedGen: { timeoutMs: int(raw, 'FEEDGEN_TIMEOUT_MS', 5_000, 100, 60_000) },
+    rowCache: { maxEntries: int(raw, 'ROW_CACHE_SIZE', 50_000, 0, 10_000_000) },
   }
 }
 

@@ -6,6 +6,7 @@ import { createReadDb } from '../dataplane/read-db.js'
 import { PdsPostFetcher, type RecordSink, type RecordSource } from '../hydration/fetch-missing.js'
 import { Hydrator } from '../hydration/hydrator.js'
 import { type DidResolver, ResolvingActorInfo } from '../hydration/identity.js'
+import { CachedRows } from '../hydration/row-source.js'
 import type { Authenticator, XrpcRouter } from '../http/xrpc.js'
 import type { Logger } from '../logger.js'
 import { Views } from '../views/index.js'
@@ -72,6 +73,10 @@ export interface ReadApi {
   authenticate: Authenticator
   identity: ReadIdentity
   pds: RecordSource
+  /** the row cache, when this process serves the api role with ROW_CACHE_SIZE > 0 */
+  rows?: CachedRows
+  /** starts the row cache's invalidation listener */
+  start(): Promise<void>
   /** closes the read pool */
   destroy(): Promise<void>
 }
@@ -80,7 +85,12 @@ export function createReadApi(deps: ReadApiDeps): ReadApi {
   const { cfg, log, identity, pds } = deps
   const readDb = createReadDb(cfg.db, log.child({ component: 'read-db' }))
   const fetcher = new PdsPostFetcher(pds, deps.indexer, log.child({ component: 'fetch-missing' }))
-  const hydrator = new Hydrator({ db: readDb.db, fetcher, actorInfo: new ResolvingActorInfo(identity) })
+  // Only a process that serves reads caches rows (and pays for the invalidation listener).
+  const rows =
+    cfg.roles.has('api') && cfg.rowCache.maxEntries > 0
+      ? new CachedRows({ dbCfg: cfg.db, log: log.child({ component: 'row-cache' }), maxEntries: cfg.rowCache.maxEntries })
+      : undefined
+  const hydrator = new Hydrator({ db: readDb.db, fetcher, actorInfo: new ResolvingActorInfo(identity), rows })
   const views = new Views(cfg.cdn)
   const authenticate = createAuthVerifier({
     serviceDid: cfg.service.did,
@@ -90,11 +100,15 @@ export function createReadApi(deps: ReadApiDeps): ReadApi {
     admission: deps.onboarding,
     log: log.child({ component: 'auth' }),
   })
+  const start = async () => {
+    await rows?.start()
+  }
   const destroy = async () => {
     await fetcher.idle().catch(() => {})
+    await rows?.destroy()
     await readDb.destroy()
   }
-  return { db: readDb.db, hydrator, views, fetcher, authenticate, identity, pds, destroy }
+  return { db: readDb.db, hydrator, views, fetcher, authenticate, identity, pds, rows, start, destroy }
 }
 
 /** Registers every read-API handler on the router. */

@@ -2,13 +2,13 @@
 // queries whatever the number of items (never one query per item) and returns a
 // HydrationState the pure view functions read.
 import type { Db } from '../db/database.js'
-import { getActors } from '../dataplane/actors.js'
 import type { FeedItemRow } from '../dataplane/feeds.js'
 import { getRelationships, type Relationship } from '../dataplane/graph.js'
 import { getViewerPostStates, type ViewerPostState } from '../dataplane/interactions.js'
 import { getViewerState } from '../dataplane/viewer.js'
-import { getPosts, getPostsWithReferences, getReposts, getTombstoned, type PostRow } from '../dataplane/posts.js'
+import { getPosts, getTombstoned, type PostRow } from '../dataplane/posts.js'
 import type { ActorInfoSource } from './identity.js'
+import { directRows, type RowSource } from './row-source.js'
 import { emptyState, type HydrationState, type PostViewerState, type ProfileViewerState } from './state.js'
 import { didFromUri, uniq } from './util.js'
 
@@ -38,6 +38,8 @@ export interface HydratorDeps {
   fetcher?: MissingPostFetcher
   /** fills in actors we have no row for, or whose handle we have not verified */
   actorInfo?: ActorInfoSource
+  /** post, repost and actor rows: the read API's cache (row-source.ts), else straight from db */
+  rows?: RowSource
 }
 
 export interface PostHydrationOpts {
@@ -48,11 +50,21 @@ export interface PostHydrationOpts {
 export class Hydrator {
   private readonly extensions: ViewerStateExtension[] = []
 
-  constructor(private readonly deps: HydratorDeps) {}
+  private readonly rows: RowSource
+
+  constructor(private readonly deps: HydratorDeps) {
+    this.rows = deps.rows ?? directRows
+  }
 
   /** The database the loaders read (the read API's prepared-statement pool), for extensions. */
   get db(): Db {
     return this.deps.db
+  }
+
+  /** The newest repo rev indexed for `did` (the atproto-repo-rev header), from its actor row. */
+  async repoRev(did: string): Promise<string | null> {
+    const [row] = await this.rows.actors(this.deps.db, [did])
+    return row?.repo_rev ?? null
   }
 
   /** Adds viewer state from another module (app-surface: mutes, bookmarks). */
@@ -95,7 +107,7 @@ export class Hydrator {
     const repostUris = uniq(items.filter((i) => i.type === 'repost').map((i) => i.uri))
     const [, reposts] = await Promise.all([
       this.loadPostTree(state, postUris, opts.fetchMissing ?? true),
-      getReposts(this.deps.db, repostUris),
+      this.rows.reposts(this.deps.db, repostUris),
     ])
     for (const uri of repostUris) state.reposts.set(uri, null)
     for (const r of reposts) state.reposts.set(r.uri, r)
@@ -128,14 +140,14 @@ export class Hydrator {
    */
   private async loadPostTree(state: HydrationState, uris: string[], fetch: boolean): Promise<void> {
     if (uris.length === 0) return
-    for (const row of await getPostsWithReferences(this.deps.db, uris)) state.posts.set(row.uri, row)
+    for (const row of await this.rows.postsWithReferences(this.deps.db, uris)) state.posts.set(row.uri, row)
     let wanted = referencedUris(state, uris)
     if (fetch && this.deps.fetcher) {
       const missing = wanted.near.filter((u) => !state.posts.has(u))
       if (missing.length > 0) {
         const fetched = await this.fetchMissing(missing)
         if (fetched.length > 0) {
-          for (const row of await getPostsWithReferences(this.deps.db, fetched)) state.posts.set(row.uri, row)
+          for (const row of await this.rows.postsWithReferences(this.deps.db, fetched)) state.posts.set(row.uri, row)
           wanted = referencedUris(state, uris)
         }
       }
@@ -207,7 +219,7 @@ export class Hydrator {
     if (wanted.length === 0) return
     const viewer = state.viewer
     const [rows, rels, ...ext] = await Promise.all([
-      getActors(this.deps.db, wanted),
+      this.rows.actors(this.deps.db, wanted),
       viewer ? (relationships ?? getRelationships(this.deps.db, viewer, wanted)) : Promise.resolve(new Map<string, Relationship>()),
       ...(viewer ? this.extensions.map((e) => e.profiles?.(viewer, wanted)) : []),
     ])

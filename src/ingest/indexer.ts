@@ -82,11 +82,20 @@ const DATA_ERROR_CLASSES = new Set(['22', '23', '54'])
 export class Indexer {
   private readonly metrics: IndexerMetrics
   private resolveHandle?: HandleResolver
+  private afterCommit?: () => Promise<void> | undefined
   private readonly lastSkipLog = new Map<string, { at: number; suppressed: number }>()
 
   constructor(private readonly opts: IndexerOptions) {
     this.metrics = createIndexerMetrics(opts.registry, opts.liveFilter)
     this.resolveHandle = opts.resolveHandle
+  }
+
+  /**
+   * Runs after every committed batch, before applyBatch returns: the read API's row cache
+   * waits here until the batch's changes have been dropped from it (read-your-writes).
+   */
+  setAfterCommit(hook: (() => Promise<void> | undefined) | undefined): void {
+    this.afterCommit = hook
   }
 
   /** The identity module plugs in here once it exists (it is built after the indexer). */
@@ -128,6 +137,7 @@ export class Indexer {
     // Committed. This process's filter first: the caller's next event may depend on it.
     for (const change of run.effects.changes) this.opts.liveFilter.apply(change)
     for (const did of run.effects.interactors) this.opts.liveFilter.noteInteractor(did)
+    await this.afterCommit?.()
 
     prepared.forEach((p, i) => {
       const outcome = run.outcomes[i]!

@@ -1,6 +1,5 @@
 // app.bsky.feed.getTimeline: the viewer's Following timeline. Posts and reposts by everyone
 // the viewer follows and the viewer's own, newest first by sort_at, keyset-paged.
-import { getRepoRev } from '../../../../dataplane/actors.js'
 import { type FeedItemRow, getTimelineSkeleton } from '../../../../dataplane/feeds.js'
 import type { HydrationState } from '../../../../hydration/state.js'
 import { createPipeline } from '../../../../pipeline.js'
@@ -16,7 +15,7 @@ export default function register(ctx: ReadContext) {
     auth: 'required',
     handler: async ({ params, viewer }) => {
       const did = viewer!.did
-      const [body, rev] = await Promise.all([timeline({ ctx, params, viewer: did }), getRepoRev(ctx.db, did)])
+      const [body, rev] = await Promise.all([timeline({ ctx, params, viewer: did }), ctx.hydrator.repoRev(did)])
       // Lets the PDS splice in the viewer's own records newer than what we indexed.
       return { body, headers: rev ? { 'atproto-repo-rev': rev } : undefined }
     },

@@ -1,0 +1,122 @@
+// Where the hydrator gets post, repost and actor rows: straight from Postgres, or through the
+// row cache (row-cache.ts) that the read API runs. Same rows either way; the cached source
+// only skips the queries for rows it holds, so a request still makes a fixed number of
+// queries (at most one per kind), never one per item.
+import type { Config } from '../config.js'
+import type { Db } from '../db/database.js'
+import { type ActorRow, getActors } from '../dataplane/actors.js'
+import { getPostsWithReferences, getReposts, type PostRow, type RepostRow } from '../dataplane/posts.js'
+import type { Logger } from '../logger.js'
+import { RowCache } from './row-cache.js'
+import { RowChangeListener } from './row-change-listener.js'
+
+export interface RowSource {
+  /** Posts and what a feed shows with them (getPostsWithReferences' three levels). */
+  postsWithReferences(db: Db, uris: string[]): Promise<PostRow[]>
+  reposts(db: Db, uris: string[]): Promise<RepostRow[]>
+  actors(db: Db, dids: string[]): Promise<ActorRow[]>
+}
+
+export const directRows: RowSource = {
+  postsWithReferences: getPostsWithReferences,
+  reposts: getReposts,
+  actors: getActors,
+}
+
+export interface CachedRowsOptions {
+  dbCfg: Config['db']
+  log: Logger
+  /** rows kept per table; 0 = no caching */
+  maxEntries: number
+}
+
+export class CachedRows implements RowSource {
+  readonly posts: RowCache<PostRow>
+  readonly repostRows: RowCache<RepostRow>
+  readonly actorRows: RowCache<ActorRow>
+  readonly listener: RowChangeListener
+
+  constructor(opts: CachedRowsOptions) {
+    this.posts = new RowCache('posts', opts.maxEntries)
+    this.repostRows = new RowCache('reposts', opts.maxEntries)
+    this.actorRows = new RowCache('actors', opts.maxEntries)
+    this.listener = new RowChangeListener({
+      dbCfg: opts.dbCfg,
+      log: opts.log,
+      caches: { p: this.posts, r: this.repostRows, a: this.actorRows } as never,
+    })
+  }
+
+  start(): Promise<void> {
+    return this.listener.start()
+  }
+
+  destroy(): Promise<void> {
+    return this.listener.destroy()
+  }
+
+  /**
+   * Walks the reference tree through the cache (posts; their reply parents, roots and quoted
+   * posts; quotes of those, two levels down) and loads whatever it lacks in one query, which
+   * expands the same three levels below each missing post.
+   */
+  async postsWithReferences(db: Db, uris: string[]): Promise<PostRow[]> {
+    const token = this.posts.token()
+    const found = new Map<string, PostRow>()
+    const missing = new Set<string>()
+    let level: Array<string | null> = uris
+    for (let depth = 0; depth < 4 && level.length > 0; depth++) {
+      const next: Array<string | null> = []
+      for (const uri of level) {
+        if (!uri || found.has(uri) || missing.has(uri)) continue
+        const row = this.posts.get(uri)
+        if (!row) {
+          missing.add(uri)
+          continue
+        }
+        found.set(uri, row)
+        if (depth === 0) next.push(row.reply_parent_uri, row.reply_root_uri)
+        if (depth < 3) next.push(row.embed_record_uri)
+      }
+      level = next
+    }
+    if (missing.size > 0) {
+      for (const row of await getPostsWithReferences(db, [...missing])) {
+        if (!found.has(row.uri)) found.set(row.uri, row)
+        this.posts.set(row.uri, row, token)
+      }
+    }
+    return [...found.values()]
+  }
+
+  reposts(db: Db, uris: string[]): Promise<RepostRow[]> {
+    return cachedByKey(this.repostRows, uris, (keys) => getReposts(db, keys), (r) => r.uri)
+  }
+
+  actors(db: Db, dids: string[]): Promise<ActorRow[]> {
+    return cachedByKey(this.actorRows, dids, (keys) => getActors(db, keys), (r) => r.did)
+  }
+}
+
+async function cachedByKey<V>(
+  cache: RowCache<V>,
+  keys: string[],
+  load: (keys: string[]) => Promise<V[]>,
+  keyOf: (row: V) => string,
+): Promise<V[]> {
+  const token = cache.token()
+  const out: V[] = []
+  const missing: string[] = []
+  for (const key of keys) {
+    const row = cache.get(key)
+    if (row) out.push(row)
+    else missing.push(key)
+  }
+  if (missing.length > 0) {
+    for (const row of await load(missing)) {
+      out.push(row)
+      cache.set(keyOf(row), row, token)
+    }
+  }
+  return out
+}
