@@ -21,6 +21,7 @@ import { Onboarding } from './backfill/onboarding.js'
 import { loadLexicons } from './lexicon/lexicons.js'
 import { createLogger, type Logger } from './logger.js'
 import { Metrics } from './metrics.js'
+import { registerRowCacheMetrics } from './hydration/row-source.js'
 import { createQueue, queuePrefix } from './queue.js'
 import { connectRedis, createRedis, type Redis } from './redis.js'
 import { VERSION } from './version.js'
@@ -183,6 +184,7 @@ export class App {
     // Read-your-writes in this process: a batch's changes leave the row cache before
     // applyBatch returns (only when something is cached; see row-change-listener.ts).
     if (rowCache) indexer.setAfterCommit(() => (rowCache.holdsRows ? rowCache.sync() : undefined))
+    if (readApi.rows) registerRowCacheMetrics(readApi.rows, this.metrics.registry)
     this.ctx = {
       hydrator: readApi.hydrator,
       views: readApi.views,

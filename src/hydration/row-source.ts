@@ -2,6 +2,7 @@
 // row cache (row-cache.ts) that the read API runs. Same rows either way; the cached source
 // only skips the queries for rows it holds, so a request still makes a fixed number of
 // queries (at most one per kind), never one per item.
+import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import { type ActorRow, getActors } from '../dataplane/actors.js'
@@ -119,4 +120,39 @@ async function cachedByKey<V>(
     }
   }
   return out
+}
+
+/** Hit/miss counters and sizes on /metrics, sampled on scrape. */
+export function registerRowCacheMetrics(rows: CachedRows, registry: Registry): void {
+  const caches = [rows.posts, rows.repostRows, rows.actorRows] as Array<RowCache<unknown>>
+  new Counter({
+    name: 'appview_row_cache_lookups_total',
+    help: 'Read-path row cache lookups by table and result (hit, miss)',
+    labelNames: ['table', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const c of caches) {
+        this.inc({ table: c.name, result: 'hit' }, c.hits)
+        this.inc({ table: c.name, result: 'miss' }, c.misses)
+      }
+    },
+  })
+  new Gauge({
+    name: 'appview_row_cache_rows',
+    help: 'Rows held by the read-path row cache, by table',
+    labelNames: ['table'],
+    registers: [registry],
+    collect() {
+      for (const c of caches) this.set({ table: c.name }, c.size)
+    },
+  })
+  new Gauge({
+    name: 'appview_row_cache_live',
+    help: '1 while the row cache is on (its invalidation listener is connected), else 0',
+    registers: [registry],
+    collect() {
+      this.set(rows.posts.enabled ? 1 : 0)
+    },
+  })
 }

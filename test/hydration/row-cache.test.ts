@@ -75,6 +75,10 @@ describe('row cache in the read API', () => {
     expect((await hydrate(p.uri))?.like_count).toBe(0)
     await hydrate(p.uri)
     expect(rows.posts.get(p.uri)).toBeDefined() // the second read came from memory
+    const metrics = await t.ctx.metrics.registry.metrics()
+    const hits = /appview_row_cache_lookups_total\{table="posts",result="hit"\} (\d+)/.exec(metrics)
+    expect(Number(hits?.[1])).toBeGreaterThan(0)
+    expect(metrics).toMatch(/appview_row_cache_live 1/)
 
     await t.ctx.indexer.applyBatch(backfillItems([like(fan, p)]))
     expect((await hydrate(p.uri))?.like_count).toBe(1)
