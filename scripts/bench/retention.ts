@@ -67,10 +67,10 @@ async function seed(db: Database) {
   await sql`insert into feed_item (uri, type, post_uri, originator_did, sort_at)
     select uri, 'repost', subject_uri, author_did, sort_at from repost`.execute(k)
   await sql`
-    insert into "like" (uri, cid, author_did, subject_uri, subject_cid, created_at, sort_at)
-    select 'at://' || ${did(`i % ${AUTHORS}`)} || '/app.bsky.feed.like/l' || i, 'bafyreicid', ${did(`i % ${AUTHORS}`)},
+    insert into "like" (uri, author_did, subject_uri, subject_cid, created_at, sort_at, by_local)
+    select 'at://' || ${did(`i % ${AUTHORS}`)} || '/app.bsky.feed.like/l' || i, ${did(`i % ${AUTHORS}`)},
       'at://' || ${did(`((i * 17) % ${POSTS}) % ${AUTHORS}`)} || '/app.bsky.feed.post/p' || ((i * 17) % ${POSTS}), 'bafyreicid',
-      now() - ${span} * i / ${LIKES}, now() - ${span} * i / ${LIKES}
+      now() - ${span} * i / ${LIKES}, now() - ${span} * i / ${LIKES}, i % ${AUTHORS} < ${LOCAL}
     from generate_series(0::bigint, ${LIKES - 1}) i`.execute(k)
   await sql`
     insert into notification (recipient_did, author_did, reason, record_uri, record_cid, sort_at)

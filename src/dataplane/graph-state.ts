@@ -59,7 +59,7 @@ export async function getSubjectLikes(
     viewer
       ? sql<{ subject: string; uri: string }>`
           select subject_uri as subject, min(uri) as uri from "like"
-          where author_did = ${viewer} and subject_uri = any(${subjects}::text[]) group by subject_uri`.execute(db)
+          where author_did = ${viewer} and by_local and subject_uri = any(${subjects}::text[]) group by subject_uri`.execute(db)
       : Promise.resolve({ rows: [] as { subject: string; uri: string }[] }),
   ])
   return {

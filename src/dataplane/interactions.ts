@@ -15,10 +15,10 @@ export async function getViewerPostStates(db: Db, viewer: string, uris: string[]
   if (uris.length === 0) return out
   const res = await sql<{ kind: string; subject: string; uri: string }>`
     select 'like' as kind, subject_uri as subject, min(uri) as uri from "like"
-      where author_did = ${viewer} and subject_uri = any(${uris}::text[]) group by subject_uri
+      where author_did = ${viewer} and by_local and subject_uri = any(${uris}::text[]) group by subject_uri
     union all
     select 'repost', subject_uri, min(uri) from repost
-      where author_did = ${viewer} and subject_uri = any(${uris}::text[]) group by subject_uri
+      where author_did = ${viewer} and by_local and subject_uri = any(${uris}::text[]) group by subject_uri
   `.execute(db)
   for (const row of res.rows) {
     const state = out.get(row.subject) ?? {}
@@ -38,10 +38,13 @@ export interface SubjectPageItem {
   sortKey: string
 }
 
+/** A like in getLikes: the like record's own cid is not stored (migrations/0070). */
+export type LikePageItem = Omit<SubjectPageItem, 'cid'>
+
 /** Likes of a post, newest first. */
 export async function getLikesPage(db: Db, subjectUri: string, limit: number, cursor?: KeysetCursor) {
-  const res = await sql<SubjectPageItem>`
-    select uri, cid, author_did as did, created_at as "createdAt", indexed_at as "indexedAt",
+  const res = await sql<LikePageItem>`
+    select uri, author_did as did, created_at as "createdAt", indexed_at as "indexedAt",
       ${sortKeySql} as "sortKey"
     from "like" where subject_uri = ${subjectUri} ${keysetAfter(cursor)}
     order by sort_at desc, uri desc limit ${limit + 1}`.execute(db)
@@ -76,7 +79,7 @@ export async function getQuotesPage(db: Db, subjectUri: string, limit: number, c
 export async function getActorLikesPage(db: Db, did: string, limit: number, cursor?: KeysetCursor) {
   const res = await sql<{ uri: string; postUri: string; sortKey: string }>`
     select uri, subject_uri as "postUri", ${sortKeySql} as "sortKey" from "like"
-    where author_did = ${did} and subject_uri like 'at://%/app.bsky.feed.post/%' ${keysetAfter(cursor)}
+    where author_did = ${did} and by_local and subject_uri like 'at://%/app.bsky.feed.post/%' ${keysetAfter(cursor)}
     order by sort_at desc, uri desc limit ${limit + 1}`.execute(db)
   return res.rows
 }

@@ -32,10 +32,10 @@ export async function getViewerState(db: Db, viewer: string, dids: string[], uri
       where subject_did = ${viewer} and author_did = any(${dids}::text[]) group by author_did
     union all
     select 'like', subject_uri, min(uri) from "like"
-      where author_did = ${viewer} and subject_uri = any(${uris}::text[]) group by subject_uri
+      where author_did = ${viewer} and by_local and subject_uri = any(${uris}::text[]) group by subject_uri
     union all
     select 'repost', subject_uri, min(uri) from repost
-      where author_did = ${viewer} and subject_uri = any(${uris}::text[]) group by subject_uri
+      where author_did = ${viewer} and by_local and subject_uri = any(${uris}::text[]) group by subject_uri
   `.execute(db)
   for (const row of res.rows) {
     if (row.kind === 'like' || row.kind === 'repost') {

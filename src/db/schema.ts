@@ -69,8 +69,11 @@ interface SubjectRecordTable {
 export interface RepostTable extends SubjectRecordTable {
   subject_uri: string
   subject_cid: string
+  /** the author is a local user (migrations/0070): the author indexes hold only these */
+  by_local: ColumnType<boolean, boolean | undefined, boolean>
 }
-export type LikeTable = RepostTable
+/** A like: a repost's shape without the record's own cid (read by nothing, not stored). */
+export type LikeTable = Omit<RepostTable, 'cid'>
 export interface FollowTable extends SubjectRecordTable {
   subject_did: string
 }

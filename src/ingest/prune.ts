@@ -22,7 +22,7 @@
 //                 reply then keeps it).
 //   like          not by a local user
 //   notification  any (a local user's inbox keeps the same horizon)
-//   tombstone     deleted_at older than tombstoneCutoff() (see there)
+//   tombstone     deleted_at older than tombstoneCutoff(): the replay window plus margin (see there)
 // Local users' own posts, reposts and likes stay whatever their age: their history is theirs.
 // Follows, blocks, profiles and actors are state, not history, and are never pruned.
 //
@@ -68,17 +68,22 @@ const DEFAULT_KEY_BATCH = 500
  * outlive anything that could bring its record back:
  *   - a stream replay or rewind replays at most the retention window (plan for 24 h; the v2
  *     RFD says 36 h and third parties report ~72 h, hence 48 h on top);
- *   - a backfill lists the PDS's current records, so a deleted record comes back only from a
- *     page fetched before the delete and applied moments later — well inside that window —
- *     and backfills never reach behind the horizon;
- *   - a record created behind the horizon is pruned anyway if it does come back.
- * So a tombstone goes once it is older than both the horizon and the replay window + margin.
+ *   - a backfill (and gap repair) lists the PDS's current records, so a deleted record comes
+ *     back only from a page fetched before the delete and applied moments later — well
+ *     inside that window;
+ *   - an on-demand fetch asks the PDS, which no longer has the record.
+ * Nothing else writes records. So a tombstone goes once it is older than the replay window +
+ * margin, whatever the history horizon: kept for the horizon (30 days) it would hold ten
+ * times as many rows and protect nothing more (docs/BENCHMARKS.md, "Storage target"). Past
+ * that window a tombstone is only a memo that a post is gone (the hydrator then does not ask
+ * the PDS for it; a repost of it gets no feed item): without it the post is asked for once
+ * more, the PDS says it is gone, and that is indexed as a delete again (a new tombstone, and
+ * the reposts' feed items go with it).
  */
 export const TOMBSTONE_REPLAY_MARGIN_HOURS = 48
 
-export function tombstoneCutoff(cutoff: Date, retentionHours: number, now: Date = new Date()): Date {
-  const replay = new Date(now.getTime() - (retentionHours + TOMBSTONE_REPLAY_MARGIN_HOURS) * 3_600_000)
-  return cutoff < replay ? cutoff : replay
+export function tombstoneCutoff(retentionHours: number, now: Date = new Date()): Date {
+  return new Date(now.getTime() - (retentionHours + TOMBSTONE_REPLAY_MARGIN_HOURS) * 3_600_000)
 }
 
 interface Target {
@@ -92,6 +97,8 @@ interface Target {
   extra?: RawBuilder<unknown>
   /** Feed items share the record's uri and go with it. */
   feedItems: boolean
+  /** Only rows matching this are walked and pruned (the predicate of the index walked). */
+  keyFilter?: RawBuilder<unknown>
 }
 
 // Each an index lookup: feed_item_repost_post_uri_idx, post_reply_parent_idx,
@@ -114,7 +121,17 @@ const TARGETS: Target[] = [
     extra: notReferenced,
     feedItems: true,
   },
-  { table: 'like', key: 'author_did', time: 'sort_at', pk: 'uri', keepLocal: true, feedItems: false },
+  // Local users' likes are flagged by_local and stay; the others have their own (author, time)
+  // index (migrations/0070).
+  {
+    table: 'like',
+    key: 'author_did',
+    time: 'sort_at',
+    pk: 'uri',
+    keepLocal: true,
+    feedItems: false,
+    keyFilter: sql`not by_local`,
+  },
   { table: 'notification', key: 'recipient_did', time: 'sort_at', pk: 'id', keepLocal: false, feedItems: false },
   { table: 'tombstone', key: 'author_did', time: 'deleted_at', pk: 'uri', keepLocal: false, feedItems: false },
 ]
@@ -153,11 +170,12 @@ export async function pruneOlderThan(db: Db, cutoff: Date, opts: PruneOptions = 
 async function nextKeys(db: Db, target: Target, after: string, n: number): Promise<string[]> {
   const table = sql.table(target.table)
   const key = sql.ref(target.key)
+  const filter = target.keyFilter ? sql`and ${target.keyFilter}` : sql``
   const { rows } = await sql<{ v: string }>`
     with recursive k(v) as (
-      (select ${key} from ${table} where ${key} > ${after} order by ${key} limit 1)
+      (select ${key} from ${table} where ${key} > ${after} ${filter} order by ${key} limit 1)
       union all
-      select (select ${key} from ${table} where ${key} > k.v order by ${key} limit 1) from k where k.v is not null
+      select (select ${key} from ${table} where ${key} > k.v ${filter} order by ${key} limit 1) from k where k.v is not null
     )
     select v from k where v is not null limit ${n}
   `.execute(db)
@@ -179,6 +197,7 @@ async function pruneChunk(
     ? sql`and not exists (select 1 from local_user lu where lu.did = ${key})`
     : sql``
   const extra = target.extra ? sql`and ${target.extra}` : sql``
+  const filter = target.keyFilter ? sql`and ${target.keyFilter}` : sql``
   const items = target.feedItems
     ? sql`, items as (delete from feed_item where uri in (select uri from del) returning 1)`
     : sql``
@@ -187,7 +206,7 @@ async function pruneChunk(
     with victims as (
       select t.${pk} as pk from ${table} t
       where ${key} = any(${keys}::text[]) and ${time} < ${before}
-        ${keepLocal} ${extra}
+        ${filter} ${keepLocal} ${extra}
       limit ${chunkSize}
       for update of t skip locked
     ), del as (

@@ -88,7 +88,7 @@ export class Retention implements Component {
         const started = Date.now()
         const cutoff = new Date(started - days * DAY_MS)
         const result = await indexer.pruneOlderThan(cutoff, {
-          tombstonesBefore: tombstoneCutoff(cutoff, retentionHours, new Date(started)),
+          tombstonesBefore: tombstoneCutoff(retentionHours, new Date(started)),
           signal: this.abort.signal,
           onChunk: (table, n) => this.metrics.pruned.inc({ table }, n),
         })

@@ -98,6 +98,13 @@ export async function addLocalUserInTx(
     .values({ did })
     .onConflict((oc) => oc.column('did').doNothing())
     .execute()
-  if (inserted) await notify(tx, channel, { t: 'local', did })
+  if (inserted) {
+    // What the DID liked and reposted while it was not local (as a tracked account) becomes
+    // readable by its author: viewer.like/repost and getActorLikes read only by_local rows
+    // (migrations/0070). Found through the indexes of non-local rows by author.
+    await sql`update "like" set by_local = true where author_did = ${did} and not by_local`.execute(tx)
+    await sql`update repost set by_local = true where author_did = ${did} and not by_local`.execute(tx)
+    await notify(tx, channel, { t: 'local', did })
+  }
   return { created: inserted !== undefined, newlyTracked }
 }

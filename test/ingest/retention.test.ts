@@ -305,12 +305,27 @@ describe('retention', () => {
     expect(await exists('post', ancient.uri)).toBe(true)
   })
 
-  it('tombstones outlive both the horizon and the replay window plus margin', () => {
+  it('tombstones outlive the replay window plus margin, not the history horizon', () => {
     const now = new Date('2026-06-30T00:00:00Z')
-    const cutoff30 = new Date(now.getTime() - 30 * DAY)
-    expect(tombstoneCutoff(cutoff30, 24, now)).toEqual(cutoff30)
-    // a 1-day horizon: tombstones still stay 24 h + 48 h margin
-    const cutoff1 = new Date(now.getTime() - DAY)
-    expect(tombstoneCutoff(cutoff1, 24, now)).toEqual(new Date(now.getTime() - 3 * DAY))
+    // 24 h of Jetstream retention + 48 h margin, whatever BACKFILL_DAYS is
+    expect(tombstoneCutoff(24, now)).toEqual(new Date(now.getTime() - 3 * DAY))
+    expect(tombstoneCutoff(72, now)).toEqual(new Date(now.getTime() - 5 * DAY))
+  })
+
+  it('a tombstone older than the replay window goes even inside the horizon; a younger one still stops a replay', async () => {
+    const gone = post(bob, { text: 'deleted four days ago' })
+    const fresh = post(bob, { text: 'deleted two days ago' })
+    await h.index(gone, fresh)
+    await h.index(del(gone.uri), del(fresh.uri))
+    await sql`update tombstone set deleted_at = now() - interval '4 days' where uri = ${gone.uri}`.execute(db())
+    await sql`update tombstone set deleted_at = now() - interval '2 days' where uri = ${fresh.uri}`.execute(db())
+    const again = await retention.runNow()
+    if (again.outcome !== 'pruned') throw new Error(`expected a run, got ${again.outcome}`)
+    expect(again.result.removed.tombstone).toBe(1)
+    expect(await exists('tombstone', gone.uri)).toBe(false)
+    // inside the replay window (24 h + 48 h) a replayed create is still stopped
+    expect(await exists('tombstone', fresh.uri)).toBe(true)
+    await h.index(fresh)
+    expect(await exists('post', fresh.uri)).toBe(false)
   })
 })

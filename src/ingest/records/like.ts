@@ -5,6 +5,7 @@ import { sql, type RawBuilder } from 'kysely'
 import { collectionOfUri, didOfUri } from './subjects.js'
 import {
   BULK_NOT_TOMBSTONED,
+  BY_LOCAL,
   baseColumns,
   deleteNotifications,
   findStoredIn,
@@ -91,9 +92,9 @@ export const likeProcessor: RecordProcessor = {
     // One round trip: likes are most of the stream.
     const { rows } = await sql<{ n: number }>`
       with ins as (
-        insert into "like" (uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at)
-        select ${input.uri}, ${input.cid}, ${input.did}, ${input.rev}, ${subject.uri}, ${subject.cid},
-               ${t.createdAt}, ${t.indexedAt}, ${t.sortAt}
+        insert into "like" (uri, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at, by_local)
+        select ${input.uri}, ${input.did}, ${input.rev}, ${subject.uri}, ${subject.cid},
+               ${t.createdAt}, ${t.indexedAt}, ${t.sortAt}, ${BY_LOCAL(sql`${input.did}::text`)}
         where ${notTombstoned(input.uri, input.rev)} and ${wanted}
         on conflict (uri) do nothing
         returning subject_uri
@@ -115,15 +116,16 @@ export const likeProcessor: RecordProcessor = {
     const { rows } = await sql<{ uri: string }>`
       with i as (
         select * from unnest(
-          ${c.uris}::text[], ${c.cids}::text[], ${c.dids}::text[], ${c.revs}::text[],
+          ${c.uris}::text[], ${c.dids}::text[], ${c.revs}::text[],
           ${inputs.map((x) => subjectOf(x).uri)}::text[], ${inputs.map((x) => subjectOf(x).cid)}::text[],
           ${c.createdAt}::timestamptz[], ${c.indexedAt}::timestamptz[], ${c.sortAt}::timestamptz[],
           ${inputs.map((x) => keptWithoutLookup(x, env))}::boolean[],
           ${inputs.map((x) => didOfUri(subjectOf(x).uri) ?? null)}::text[]
-        ) as t(uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at, kept, subject_did)
+        ) as t(uri, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at, kept, subject_did)
       ), ins as (
-        insert into "like" (uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at)
-        select i.uri, i.cid, i.author_did, i.rev, i.subject_uri, i.subject_cid, i.created_at, i.indexed_at, i.sort_at
+        insert into "like" (uri, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at, by_local)
+        select i.uri, i.author_did, i.rev, i.subject_uri, i.subject_cid, i.created_at, i.indexed_at, i.sort_at,
+               ${BY_LOCAL(sql`i.author_did`)}
         from i where ${BULK_NOT_TOMBSTONED} and ${wantedSql(sql`i.kept`, sql`i.author_did`, sql`i.subject_uri`, sql`i.subject_did`)}
         on conflict (uri) do nothing
         returning uri, author_did, subject_uri

@@ -208,6 +208,14 @@ export function baseColumns(inputs: WriteInput[]) {
   }
 }
 
+/**
+ * by_local (migrations/0070): the author is a local user, read from local_user in the inserting
+ * statement (authoritative, unlike a process's in-memory filter). A DID that becomes local
+ * later has the flag set on what is stored by addLocalUserInTx (src/ingest/tracking.ts).
+ */
+export const BY_LOCAL = (authorDid: RawBuilder<unknown>) =>
+  sql`exists (select 1 from local_user lu where lu.did = ${authorDid})`
+
 /** The same tombstone rule as notTombstoned, for a bulk input row aliased `i`. */
 export const BULK_NOT_TOMBSTONED = sql`not exists (
   select 1 from tombstone t

@@ -5,6 +5,7 @@ import { sql } from 'kysely'
 import { didOfUri } from './subjects.js'
 import {
   BULK_NOT_TOMBSTONED,
+  BY_LOCAL,
   baseColumns,
   deleteNotifications,
   findStoredIn,
@@ -43,9 +44,9 @@ export const repostProcessor: RecordProcessor = {
     const t = times(input)
     const { rows } = await sql<{ n: number }>`
       with ins as (
-        insert into repost (uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at)
+        insert into repost (uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at, by_local)
         select ${input.uri}, ${input.cid}, ${input.did}, ${input.rev}, ${subject.uri}, ${subject.cid},
-               ${t.createdAt}, ${t.indexedAt}, ${t.sortAt}
+               ${t.createdAt}, ${t.indexedAt}, ${t.sortAt}, ${BY_LOCAL(sql`${input.did}::text`)}
         where ${notTombstoned(input.uri, input.rev)}
         on conflict (uri) do nothing
         returning uri, subject_uri, sort_at
@@ -77,8 +78,8 @@ export const repostProcessor: RecordProcessor = {
           ${c.createdAt}::timestamptz[], ${c.indexedAt}::timestamptz[], ${c.sortAt}::timestamptz[]
         ) as t(uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at)
       ), ins as (
-        insert into repost (uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at)
-        select i.* from i where ${BULK_NOT_TOMBSTONED}
+        insert into repost (uri, cid, author_did, rev, subject_uri, subject_cid, created_at, indexed_at, sort_at, by_local)
+        select i.*, ${BY_LOCAL(sql`i.author_did`)} from i where ${BULK_NOT_TOMBSTONED}
         on conflict (uri) do nothing
         returning uri, author_did, subject_uri, sort_at
       ), counted as (

@@ -1,5 +1,5 @@
 // app.bsky.feed.getLikes: who liked a post, newest first.
-import { getLikesPage, type SubjectPageItem } from '../../../../dataplane/interactions.js'
+import { getLikesPage, type LikePageItem } from '../../../../dataplane/interactions.js'
 import type { HydrationState } from '../../../../hydration/state.js'
 import { createPipeline } from '../../../../pipeline.js'
 import type { ReadContext } from '../../../context.js'
@@ -41,4 +41,4 @@ function presentation({ ctx, params, skeleton, state }: In & { skeleton: Skeleto
 
 type Params = { uri: string; cid?: string; limit: number; cursor?: string }
 type In = { ctx: ReadContext; params: Params; viewer: string | null }
-type Skeleton = { items: SubjectPageItem[]; cursor?: string }
+type Skeleton = { items: LikePageItem[]; cursor?: string }
