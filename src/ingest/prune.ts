@@ -101,10 +101,12 @@ interface Target {
   keyFilter?: RawBuilder<unknown>
 }
 
-// Each an index lookup: feed_item_repost_post_uri_idx, post_reply_parent_idx,
-// post_reply_root_idx, post_embed_record_sort_idx.
+// Each an index lookup: repost_subject_sort_idx, post_reply_parent_idx, post_reply_root_idx,
+// post_embed_record_sort_idx. A stored repost is a repost in feeds (its feed item is written
+// and removed with it; only a repost of an already deleted post has none, and that post is
+// not stored).
 const notReferenced = sql`not exists (
-    select 1 from feed_item fi where fi.type = 'repost' and fi.post_uri = t.uri
+    select 1 from repost r where r.subject_uri = t.uri
   ) and not exists (select 1 from post c where c.reply_parent_uri = t.uri)
   and not exists (select 1 from post c where c.reply_root_uri = t.uri)
   and not exists (select 1 from post c where c.embed_record_uri = t.uri)`

@@ -202,9 +202,11 @@ export const postProcessor: RecordProcessor = {
       ), author as (
         update actor set posts_count = greatest(posts_count - 1, 0) where did = (select author_did from del)
       ), items as (
-        -- The post's own item by its uri, its reposts' through the partial index on post_uri.
+        -- The post's own item by its uri; its reposts' items by theirs, the reposts found by
+        -- subject (repost_subject_sort_idx; a repost and its item are written and removed
+        -- together, so no index of feed_item by post_uri is kept).
         delete from feed_item
-        where (uri = ${uri} or (${reposts} and type = 'repost' and post_uri = ${uri}))
+        where (uri = ${uri} or (${reposts} and uri in (select r.uri from repost r where r.subject_uri = ${uri})))
           and (exists (select 1 from del) or not exists (select 1 from post where uri = ${uri}))
       )
       select count(*)::int as n from del
