@@ -31,5 +31,9 @@ export function createMigrator(db: Kysely<any>, schema: string): Migrator {
     db,
     provider: new SqlFileMigrationProvider(),
     migrationTableSchema: schema,
+    // Engineers own disjoint number ranges (0070–0079, 0090–…), so a file from a lower range
+    // can land after a higher one was applied somewhere. Each file is independent forward-only
+    // SQL: a pending one is applied whatever its place, instead of refusing to start.
+    allowUnorderedMigrations: true,
   })
 }

@@ -42,6 +42,24 @@ describe('migrations', () => {
     expect(times.rows.map((r) => r.data_type)).toEqual(['timestamp with time zone'])
   })
 
+  it('applies a pending file whose number sorts before one already applied (number ranges per engineer)', async () => {
+    const s2 = uniqueSchema('mig')
+    const db = await Database.connect({ url: TEST_DATABASE_URL, schema: s2, poolSize: 2 }, log)
+    cleanups.push(async () => {
+      await sql`drop schema if exists ${sql.id(s2)} cascade`.execute(db.db)
+      await db.close()
+    })
+    const files = Object.keys(await new SqlFileMigrationProvider().getMigrations())
+    const early = '0073_feed_item_post_uri_index'
+    expect(files.indexOf(early)).toBeLessThan(files.length - 1) // a later file exists and ran
+    // As on a database that had applied the later files before 0073 existed.
+    await sql`delete from ${sql.id(s2, 'kysely_migration')} where name = ${early}`.execute(db.db)
+    await sql`create index feed_item_repost_post_uri_idx on ${sql.id(s2, 'feed_item')} (post_uri) where type = 'repost'`.execute(db.db)
+    expect(await db.migrate()).toEqual([early])
+    const idx = await sql`select 1 from pg_indexes where schemaname = ${s2} and indexname = 'feed_item_repost_post_uri_idx'`.execute(db.db)
+    expect(idx.rows).toHaveLength(0)
+  })
+
   it('creates the database named in DATABASE_URL when it does not exist', async () => {
     const name = `appview_created_${randomBytes(4).toString('hex')}`
     const url = new URL(TEST_DATABASE_URL)
