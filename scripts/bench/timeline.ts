@@ -321,6 +321,8 @@ async function main() {
         DATABASE_POOL_SIZE: env.BENCH_POOL_SIZE ?? '16',
         REDIS_URL: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
         PLC_URL: plcUrl,
+        // BENCH_ROW_CACHE_SIZE=0 measures the read path without the row cache
+        ...(env.BENCH_ROW_CACHE_SIZE !== undefined ? { ROW_CACHE_SIZE: env.BENCH_ROW_CACHE_SIZE } : {}),
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     })
