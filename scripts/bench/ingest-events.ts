@@ -83,21 +83,66 @@ export function zipf(n: number, s: number, rand: () => number): () => number {
 }
 
 const CID = 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm'
-const WORDS = 'the a an of to in is it that for on with as was at by this from be have or are not but what all were when we there can'.split(' ')
+
+// Post text: words drawn with Zipf popularity (s = 1) from a 50,000-word vocabulary, short
+// words the most common — as in natural language, so that the full-text index holds as many
+// distinct terms per post as it would for real posts (a handful of stop words would make it
+// unrealistically small). One uniform draw per word, as before, so the rest of the stream is
+// unchanged by the vocabulary.
+const VOCABULARY = 50_000
+const WORD_CDF = (() => {
+  const cdf = new Float64Array(VOCABULARY)
+  let sum = 0
+  for (let i = 0; i < VOCABULARY; i++) cdf[i] = sum += 1 / (i + 1)
+  for (let i = 0; i < VOCABULARY; i++) cdf[i] /= sum
+  return cdf
+})()
+const wordCache = new Map<number, string>()
+/** The word of a popularity rank: 2 to 9 letters, longer for rarer words. */
+function wordForRank(rank: number): string {
+  let w = wordCache.get(rank)
+  if (w === undefined) {
+    const len = 2 + Math.floor(Math.log2(rank + 2) / 2)
+    let n = rank * 2654435761 + 97
+    w = ''
+    for (let i = 0; i < len; i++) {
+      w += 'abcdefghijklmnopqrstuvwxyz'[n % 26]
+      n = Math.floor(n / 26) + (i + 1) * 7919
+    }
+    wordCache.set(rank, w)
+  }
+  return w
+}
+function wordFor(u: number): string {
+  let lo = 0
+  let hi = VOCABULARY - 1
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (WORD_CDF[mid]! < u) lo = mid + 1
+    else hi = mid
+  }
+  return wordForRank(lo)
+}
 
 /** Iterates `count` events as JSON strings, time_us = startUs + i (strictly increasing). */
 export function* syntheticEvents(count: number, startUs: number, pop = DEFAULT_POPULATION, seed = 42): Generator<string> {
   const rand = rng(seed)
   const pick = zipf(pop.didCount, pop.zipfExponent, rand)
-  const nowIso = () => new Date(Math.floor(startUs / 1000)).toISOString()
+  // Records are created as the network creates them, 1/480 s apart (the network's rate),
+  // ending at the stream's start: every record has its own createdAt (so its own sort_at),
+  // as real ones do. (A single createdAt for all would let indexes on sort_at deduplicate.)
+  const startMs = Math.floor(startUs / 1000)
+  let eventIndex = 0
+  const nowIso = () => new Date(startMs - Math.round(((count - eventIndex) * 1000) / 480)).toISOString()
   const postUriOf = (rank: number) => `at://${didForRank(rank)}/app.bsky.feed.post/${tidFor(startUs - 1_000_000 - Math.floor(rand() * 86_400e6))}`
   const text = () => {
     const n = 5 + Math.floor(rand() * 20)
     let t = ''
-    for (let i = 0; i < n; i++) t += (i ? ' ' : '') + WORDS[Math.floor(rand() * WORDS.length)]
+    for (let i = 0; i < n; i++) t += (i ? ' ' : '') + wordFor(rand())
     return t
   }
   for (let i = 0; i < count; i++) {
+    eventIndex = i
     const timeUs = startUs + i
     const authorRank = pick()
     const did = didForRank(authorRank)

@@ -24,6 +24,8 @@ import { decompressJetstreamFrame, zstdDecoderName } from '../../src/ingest/jets
 import { MAX_EVENT_BYTES, parseFrame } from '../../src/ingest/parse.js'
 import { projectRoot } from '../../src/util/project-root.js'
 import { DEFAULT_POPULATION as POP, didForRank, rng, tidFor } from './ingest-events.js'
+import { storageModel, type SizeMap } from './storage-model.js'
+import { TOMBSTONE_REPLAY_MARGIN_HOURS } from '../../src/ingest/prune.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, fallback: number) => {
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
     log(`server ready: mean event ${(rawBytes / EVENTS).toFixed(0)} B raw, ${(zstdBytes / EVENTS).toFixed(0)} B zstd`)
 
     const sizeBefore = await schemaBytes(ctx.db.db)
+    const tablesBefore = await tableSizes(ctx.db.db)
     const commitMs: number[] = []
     const timedIndexer = {
       applyBatch: async (items: IndexItem[], opts?: { cursor?: { id: string; timeUs: number } }) => {
@@ -101,11 +104,19 @@ async function main(): Promise<void> {
     let peakRss = process.memoryUsage().rss
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50)
     const lastUs = startUs + EVENTS - 1
+    // Actor rows when half the stream is committed: is the rate of new actors steady, or
+    // falling as the stream names DIDs already known? (storage model, storage-model.ts)
+    let actorsAtHalf: { events: number; rows: number } | undefined
     const e2eStart = process.hrtime.bigint()
     await consumer.start()
     let lastReport = Date.now()
     while ((consumer.committedCursor ?? 0) < lastUs) {
       await new Promise((r) => setTimeout(r, 50))
+      const committed = (consumer.committedCursor ?? startUs) - startUs
+      if (!actorsAtHalf && committed >= EVENTS / 2) {
+        const rows = await countRows(ctx.db.db, 'actor')
+        actorsAtHalf = { events: (consumer.committedCursor ?? startUs) - startUs, rows }
+      }
       if (Date.now() - lastReport > 10_000) {
         lastReport = Date.now()
         const done = (consumer.committedCursor ?? startUs) - startUs
@@ -117,6 +128,8 @@ async function main(): Promise<void> {
     clearInterval(sampler)
     await consumer.destroy()
     const sizeAfter = await schemaBytes(ctx.db.db)
+    const reusable = await mergeGinPendingLists(ctx.db.db)
+    const tablesAfter = await tableSizes(ctx.db.db)
     const { rows: tables } = await sql<{ name: string; mb: number; rows: string }>`
       select c.relname as name, round(pg_total_relation_size(c.oid) / 1e6)::int as mb, c.reltuples::bigint::text as rows
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -134,6 +147,31 @@ async function main(): Promise<void> {
     // ---- parse-only floor: the same stream, decode + parse, nothing else ----------------
     const parseRate = await parseOnly(url, startUs)
     server.kill('SIGTERM')
+
+    // ---- 30-day model: each table by how it grows (storage-model.ts) --------------------
+    const model = storageModel({
+      before: tablesBefore,
+      after: tablesAfter,
+      events: EVENTS,
+      eventsPerDay: 480 * 86_400,
+      horizonDays: cfg.backfill.days || 30,
+      tombstoneHorizonDays: (cfg.jetstream.retentionHours + TOMBSTONE_REPLAY_MARGIN_HOURS) / 24,
+      reusable,
+      vacuumSlack: 0.02, // autovacuum_vacuum_scale_factor of the pruned tables (0075)
+    })
+    for (const [table, bytes] of reusable) log(`GIN pending list of ${table} merged after the stream: ${(bytes / 1e6).toFixed(1)} MB of pages free for reuse`)
+    log('30-day model (MB grown in the run; MB per million events charged per day; days; MB charged once; GB):')
+    for (const l of model.lines) {
+      log(`  ${l.table.padEnd(13)} ${l.kind.padEnd(9)} +${l.rowsAdded} rows, ${l.beforeMB.toFixed(1)} → ${l.afterMB.toFixed(1)} MB (+${l.grownMB.toFixed(1)}); ${l.perMillionMB.toFixed(1)} MB/M × ${l.days} d + ${l.onceMB.toFixed(1)} MB once = ${l.thirtyDaysGB.toFixed(1)} GB`)
+    }
+    const actorsBefore = tablesBefore.get('actor')?.rows ?? 0
+    const actorsAfter = tablesAfter.get('actor')?.rows ?? 0
+    const newActors = actorsAtHalf
+      ? {
+          firstHalfPerMillion: Math.round((actorsAtHalf.rows - actorsBefore) / (actorsAtHalf.events / 1e6)),
+          secondHalfPerMillion: Math.round((actorsAfter - actorsAtHalf.rows) / ((EVENTS - actorsAtHalf.events) / 1e6)),
+        }
+      : undefined
 
     const sorted = [...commitMs].sort((a, b) => a - b)
     const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
@@ -162,6 +200,10 @@ async function main(): Promise<void> {
       dbGrowthPerMillionEventsMB: Math.round(perMillion / 1e6),
       dbGrowthPerDayAt480evsGB: Number((perDay / 1e9).toFixed(2)),
       dbGrowth30DaysGB: Number(((perDay * 30) / 1e9).toFixed(1)),
+      newActorsPerMillionEvents: newActors,
+      // The 30-day steady state by table kind (storage-model.ts); the target is ≤ 100 GB.
+      model30DaysGB: Number(model.thirtyDaysGB.toFixed(1)),
+      modelPerMillionEventsMB: Number(model.perMillionMB.toFixed(1)),
     }
     console.log(JSON.stringify(report, null, 2))
   } finally {
@@ -178,18 +220,22 @@ async function main(): Promise<void> {
 /** Local users, tracked accounts, 300k follows and the counters they imply, in bulk. */
 async function seedPopulation(db: Db): Promise<void> {
   const rand = rng(7)
+  const followTime = rng(11) // its own sequence: the population drawn with `rand` stays the same
   const locals = Array.from({ length: POP.localCount }, (_, i) => didForRank(POP.trackedFrom + i))
   const followed = new Set<number>()
   const nowUs = Date.now() * 1000
   let seq = 0
-  let rows: { uri: string[]; author: string[]; subject: string[]; rev: string[] } = { uri: [], author: [], subject: [], rev: [] }
+  // Each follow made at its own time (over the year before), as real ones are: a common time
+  // would let the (author, sort_at) and (subject, sort_at) indexes deduplicate.
+  let rows: { uri: string[]; author: string[]; subject: string[]; rev: string[]; at: string[] } = { uri: [], author: [], subject: [], rev: [], at: [] }
   const flush = async () => {
     if (rows.uri.length === 0) return
     await sql`
       insert into follow (uri, cid, author_did, rev, subject_did, created_at, sort_at)
-      select u, ${CID}, a, r, s, now() - interval '1 day', now() - interval '1 day'
-      from unnest(${rows.uri}::text[], ${rows.author}::text[], ${rows.rev}::text[], ${rows.subject}::text[]) as t(u, a, r, s)`.execute(db)
-    rows = { uri: [], author: [], subject: [], rev: [] }
+      select u, ${CID}, a, r, s, ts, ts
+      from unnest(${rows.uri}::text[], ${rows.author}::text[], ${rows.rev}::text[], ${rows.subject}::text[], ${rows.at}::timestamptz[])
+        as t(u, a, r, s, ts)`.execute(db)
+    rows = { uri: [], author: [], subject: [], rev: [], at: [] }
   }
   for (const did of locals) {
     const chosen = new Set<number>()
@@ -201,6 +247,7 @@ async function seedPopulation(db: Db): Promise<void> {
       rows.author.push(did)
       rows.rev.push(rkey)
       rows.subject.push(didForRank(rank))
+      rows.at.push(new Date(Date.now() - 86_400_000 - Math.floor(followTime() * 365 * 86_400_000)).toISOString())
     }
     if (rows.uri.length >= 50_000) await flush()
   }
@@ -228,6 +275,37 @@ async function schemaBytes(db: import('../../src/db/database.js').Db): Promise<n
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = ${SCHEMA} and c.relkind in ('r', 'm')`.execute(db)
   return Number(rows[0].bytes)
+}
+
+/**
+ * Merge every GIN index's pending list into the index (autovacuum's job in a deployment; it
+ * is off here) and return, per table, the bytes of the pending-list pages freed by it.
+ */
+async function mergeGinPendingLists(db: Db): Promise<Map<string, number>> {
+  const { rows } = await sql<{ tbl: string; pages: string }>`
+    select t.relname as tbl, gin_clean_pending_list(i.oid)::text as pages
+    from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class t on t.oid = x.indrelid
+    join pg_namespace n on n.oid = i.relnamespace join pg_am am on am.oid = i.relam
+    where n.nspname = ${SCHEMA} and am.amname = 'gin'`.execute(db)
+  const out = new Map<string, number>()
+  for (const r of rows) out.set(r.tbl, (out.get(r.tbl) ?? 0) + Number(r.pages) * 8192)
+  return out
+}
+
+/** Each table's bytes (heap, TOAST, indexes) and exact row count. */
+async function tableSizes(db: Db): Promise<SizeMap> {
+  const { rows } = await sql<{ name: string; bytes: string }>`
+    select c.relname as name, pg_total_relation_size(c.oid)::text as bytes
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = ${SCHEMA} and c.relkind = 'r'`.execute(db)
+  const out: SizeMap = new Map()
+  for (const r of rows) out.set(r.name, { bytes: Number(r.bytes), rows: await countRows(db, r.name) })
+  return out
+}
+
+async function countRows(db: Db, table: string): Promise<number> {
+  const { rows } = await sql<{ n: string }>`select count(*)::text as n from ${sql.table(table)}`.execute(db)
+  return Number(rows[0]!.n)
 }
 
 /**
