@@ -476,6 +476,14 @@ async function main() {
     const atRate = await runPhase(SECONDS, RATE)
     say(`at ${RATE} req/s offered (open loop): p50 ${atRate.all.p50.toFixed(1)} ms, p99 ${atRate.all.p99.toFixed(1)} ms`)
     const rss = peakRssMb(server.pid!)
+    // the row cache's hit ratio over the run (src/hydration/row-source.ts metrics)
+    const metricsText = await (await fetch(`${url}/metrics`)).text()
+    const rowCache: Record<string, { hit: number; miss: number }> = {}
+    for (const m of metricsText.matchAll(/appview_row_cache_lookups_total\{table="(\w+)",result="(hit|miss)"\} (\d+)/g)) {
+      rowCache[m[1]!] ??= { hit: 0, miss: 0 }
+      rowCache[m[1]!]![m[2] as 'hit' | 'miss'] = Number(m[3])
+    }
+    say(`row cache lookups: ${JSON.stringify(rowCache)}`)
 
     // The floor: the same skeleton queries, bare, one at a time.
     const floorFirst: number[] = []
@@ -539,6 +547,7 @@ async function main() {
       capacity,
       atRate,
       peakRssMb: rss,
+      rowCache,
       floorFirstPage: summarize(floorFirst),
       floorDeepPage: summarize(floorDeep),
       materialisedSampleUsers: sample.length,

@@ -33,18 +33,68 @@ export async function getTimelineSkeleton(
   viewer: string,
   limit: number,
   cursor?: KeysetCursor,
+  sources?: TimelineSources,
 ): Promise<FeedItemRow[]> {
   const upper = cursor ? Date.parse(cursor.sortAt) : Date.now()
+  // With the sources in memory, accounts whose newest item is older than the window are not
+  // searched at all (the bound is an upper bound: an account it skips has nothing there).
+  let accounts: string[] | undefined
+  let newest: Map<string, number | null> | undefined
+  if (sources) {
+    accounts = [viewer, ...(await sources.follows(db, viewer)).keys()].filter((d, i) => i === 0 || d !== viewer)
+    newest = await sources.newest(db, accounts)
+  }
   let windowMs = windowHints.get(viewer) ?? FIRST_WINDOW_MS
   for (;;) {
-    const from = windowMs >= MAX_WINDOW_MS ? undefined : new Date(upper - windowMs).toISOString()
-    const rows = await timelineRound(db, viewer, limit, cursor, from)
+    const fromMs = windowMs >= MAX_WINDOW_MS ? undefined : upper - windowMs
+    const from = fromMs === undefined ? undefined : new Date(fromMs).toISOString()
+    const rows =
+      accounts && newest
+        ? await timelineRoundOver(db, activeSince(accounts, newest, fromMs), limit, cursor, from)
+        : await timelineRound(db, viewer, limit, cursor, from)
     if (rows.length > limit || from === undefined) {
       rememberWindow(viewer, windowMs)
       return rows
     }
     windowMs *= 4
   }
+}
+
+/**
+ * What the timeline reads from memory when the read API caches it (src/hydration/row-source.ts;
+ * kept current by row-change notifications, migrations/0091).
+ */
+export interface TimelineSources {
+  /** whom `viewer` follows: subject DID → uri of the newest follow record */
+  follows(db: Db, viewer: string): Promise<Map<string, string>>
+  /** per account, an upper bound of its newest feed item's sort_at in ms (null: none) */
+  newest(db: Db, dids: string[]): Promise<Map<string, number | null>>
+}
+
+/** Accounts that may have an item at or after `fromMs` (all that have any, without a window). */
+function activeSince(accounts: string[], newest: Map<string, number | null>, fromMs: number | undefined): string[] {
+  return accounts.filter((did) => {
+    const n = newest.get(did)
+    if (n === null) return false
+    // a Date keeps ms, sort_at µs: the item may be up to 1 ms newer than the bound says
+    return n === undefined || fromMs === undefined || n + 1 >= fromMs
+  })
+}
+
+/** Whom `viewer` follows (the newest follow record per subject). */
+export async function getFollowsOf(db: Db, viewer: string): Promise<Map<string, string>> {
+  const res = await sql<{ subject_did: string; uri: string }>`
+    select distinct on (subject_did) subject_did, uri from follow
+    where author_did = ${viewer} order by subject_did, sort_at desc`.execute(db)
+  return new Map(res.rows.map((r) => [r.subject_did, r.uri]))
+}
+
+/** Each account's newest feed item time (ms), null when it has none: one index probe each. */
+export async function getNewestItemTimes(db: Db, dids: string[]): Promise<Map<string, number | null>> {
+  const res = await sql<{ did: string; newest: Date | null }>`
+    select d as did, (select max(sort_at) from feed_item where originator_did = d) as newest
+    from unnest(${dids}::text[]) d`.execute(db)
+  return new Map(res.rows.map((r) => [r.did, r.newest ? r.newest.getTime() : null]))
 }
 
 const FIRST_WINDOW_MS = 6 * 3_600_000
@@ -102,6 +152,44 @@ async function timelineRound(db: Db, viewer: string, limit: number, cursor: Keys
     order by top.sort_at desc, top.uri desc`.execute(db)
   return res.rows
 }
+
+/** timelineRound over a given list of accounts (the viewer and those it follows that may have items). */
+async function timelineRoundOver(db: Db, accounts: string[], limit: number, cursor: KeysetCursor | undefined, from?: string) {
+  if (accounts.length === 0) return []
+  const window = from ? sql`and sort_at >= ${from}::timestamptz` : sql``
+  // as timelineRound
+  const res = await sql<FeedItemRow>`
+    with followed as (select unnest(${accounts}::text[]) as did), top as (
+      select k.sort_at, k.uri, f.did as originator
+      from followed f
+      cross join lateral (
+        select sort_at, uri from feed_item
+        where originator_did = f.did ${window} ${keysetAfter(cursor)}
+        order by sort_at desc, uri desc
+        limit ${limit + 1}
+      ) k
+      order by k.sort_at desc, k.uri desc
+      limit ${limit + 1}
+    )
+    select top.uri,
+      case when r.subject_uri is not null then 'repost' else coalesce(fb.type, 'post') end as type,
+      coalesce(r.subject_uri, fb.post_uri, top.uri) as "postUri",
+      top.originator as "originatorDid", ${TOP_KEY} as "sortKey"
+    from top
+    left join lateral (
+      select subject_uri from repost
+      where position('/app.bsky.feed.repost/' in top.uri) > 0 and repost.uri = top.uri
+      offset 0
+    ) r on true
+    left join lateral (
+      select type, post_uri from feed_item
+      where r.subject_uri is null and position('/app.bsky.feed.repost/' in top.uri) > 0 and feed_item.uri = top.uri
+      offset 0
+    ) fb on true
+    order by top.sort_at desc, top.uri desc`.execute(db)
+  return res.rows
+}
+
 
 const TOP_KEY = sql.raw(`to_char(top.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`)
 

@@ -11,16 +11,33 @@ export interface ViewerState {
   posts: Map<string, ViewerPostState>
 }
 
-export async function getViewerState(db: Db, viewer: string, dids: string[], uris: string[]): Promise<ViewerState> {
+export async function getViewerState(
+  db: Db,
+  viewer: string,
+  dids: string[],
+  uris: string[],
+  /** whom the viewer follows, when the caller holds it (then not queried again) */
+  follows?: Map<string, string>,
+): Promise<ViewerState> {
   const out: ViewerState = { relationships: new Map(), posts: new Map() }
   if (dids.length === 0 && uris.length === 0) return out
-  const res = await sql<{ kind: string; key: string; uri: string }>`
-    select 'following' as kind, subject_did as key, uri from (
+  if (follows) {
+    for (const did of dids) {
+      const uri = follows.get(did)
+      if (uri) out.relationships.set(did, { following: uri })
+    }
+  }
+  // Two fixed SQL texts (each prepared once): with and without the viewer's own follows.
+  const following = follows
+    ? sql``
+    : sql`select 'following' as kind, subject_did as key, uri from (
       select distinct on (subject_did) subject_did, uri from follow
       where author_did = ${viewer} and subject_did = any(${dids}::text[])
       order by subject_did, sort_at desc) f
-    union all
-    select 'followedBy', author_did, uri from (
+    union all`
+  const res = await sql<{ kind: string; key: string; uri: string }>`
+    ${following}
+    select 'followedBy' as kind, author_did as key, uri from (
       select distinct on (author_did) author_did, uri from follow
       where subject_did = ${viewer} and author_did = any(${dids}::text[])
       order by author_did, sort_at desc) g

@@ -2,7 +2,7 @@
 // queries whatever the number of items (never one query per item) and returns a
 // HydrationState the pure view functions read.
 import type { Db } from '../db/database.js'
-import type { FeedItemRow } from '../dataplane/feeds.js'
+import type { FeedItemRow, TimelineSources } from '../dataplane/feeds.js'
 import { getRelationships, type Relationship } from '../dataplane/graph.js'
 import { getViewerPostStates, type ViewerPostState } from '../dataplane/interactions.js'
 import { getViewerState } from '../dataplane/viewer.js'
@@ -65,6 +65,11 @@ export class Hydrator {
   async repoRev(did: string): Promise<string | null> {
     const [row] = await this.rows.actors(this.deps.db, [did])
     return row?.repo_rev ?? null
+  }
+
+  /** The timeline's sources held in memory (whom a viewer follows, accounts' newest items), if any. */
+  get timelineSources(): TimelineSources | undefined {
+    return this.rows.timeline
   }
 
   /** Adds viewer state from another module (app-surface: mutes, bookmarks). */
@@ -196,8 +201,10 @@ export class Hydrator {
     const wantedDids = uniq(dids).filter((d) => !state.actors.has(d))
     if (!viewer) return this.loadActors(state, wantedDids)
     const wantedUris = [...state.posts.entries()].filter(([u, p]) => p && !state.postViewers.has(u)).map(([u]) => u)
-    // relationships and the viewer's likes/reposts in one round trip
-    const viewerState = getViewerState(this.deps.db, viewer, wantedDids, wantedUris)
+    // relationships and the viewer's likes/reposts in one round trip (whom the viewer follows
+    // from memory when the read API holds it)
+    const follows = this.rows.timeline ? await this.rows.timeline.follows(this.deps.db, viewer) : undefined
+    const viewerState = getViewerState(this.deps.db, viewer, wantedDids, wantedUris, follows)
     const relationships = viewerState.then((v) => v.relationships)
     const postStates = viewerState.then((v) => v.posts)
     // Either half may go unused (nothing to load on that side): never an unhandled rejection;

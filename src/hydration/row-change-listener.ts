@@ -1,4 +1,5 @@
-// Keeps the read path's row caches (posts, reposts, actors) honest: LISTENs on the channel the
+// Keeps the read path's caches (post, repost, actor rows; viewers' follows; accounts' newest
+// feed item) honest: LISTENs on the channel the
 // row-change triggers announce to (migrations/0090_row_change_notify.sql) and drops every
 // announced key. Whoever writes — this process's indexer, another process's, retention
 // pruning — the change reaches every process's cache.
@@ -29,7 +30,8 @@ export interface RowChangeListenerOptions {
   dbCfg: Config['db']
   log: Logger
   /** payload kind letter → the cache its keys belong to */
-  caches: Record<'p' | 'r' | 'a', RowCache<unknown>>
+  /** payload kind letter (p post, r repost, a actor, f follows by, l newest feed item of) → cache */
+  caches: Record<string, RowCache<unknown>>
 }
 
 export class RowChangeListener {
@@ -115,7 +117,7 @@ export class RowChangeListener {
       }
       return
     }
-    const cache = this.opts.caches[kind as 'p' | 'r' | 'a']
+    const cache = kind ? this.opts.caches[kind] : undefined
     if (!cache) return this.opts.log.warn({ kind }, 'unknown row-change notification')
     cache.invalidate(keys)
   }

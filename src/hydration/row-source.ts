@@ -6,6 +6,7 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import { type ActorRow, getActors } from '../dataplane/actors.js'
+import { getFollowsOf, getNewestItemTimes, type TimelineSources } from '../dataplane/feeds.js'
 import { getPostsWithReferences, getReposts, type PostRow, type RepostRow } from '../dataplane/posts.js'
 import type { Logger } from '../logger.js'
 import { RowCache } from './row-cache.js'
@@ -16,6 +17,8 @@ export interface RowSource {
   postsWithReferences(db: Db, uris: string[]): Promise<PostRow[]>
   reposts(db: Db, uris: string[]): Promise<RepostRow[]>
   actors(db: Db, dids: string[]): Promise<ActorRow[]>
+  /** The timeline's sources, when held in memory (else the skeleton reads them in its query). */
+  timeline?: TimelineSources
 }
 
 export const directRows: RowSource = {
@@ -35,17 +38,58 @@ export class CachedRows implements RowSource {
   readonly posts: RowCache<PostRow>
   readonly repostRows: RowCache<RepostRow>
   readonly actorRows: RowCache<ActorRow>
+  /** viewer → whom they follow (subject → the newest follow record's uri) */
+  readonly followsBy: RowCache<Map<string, string>>
+  /** account → an upper bound of its newest feed item's sort_at (ms), null = none */
+  readonly newestItem: RowCache<number | null>
   readonly listener: RowChangeListener
+  readonly timeline: TimelineSources
 
   constructor(opts: CachedRowsOptions) {
     this.posts = new RowCache('posts', opts.maxEntries)
     this.repostRows = new RowCache('reposts', opts.maxEntries)
     this.actorRows = new RowCache('actors', opts.maxEntries)
+    // a follow set is a few hundred entries: keep fewer of them
+    this.followsBy = new RowCache('follows', Math.max(1, Math.ceil(opts.maxEntries / 20)))
+    this.newestItem = new RowCache('newest_items', opts.maxEntries)
     this.listener = new RowChangeListener({
       dbCfg: opts.dbCfg,
       log: opts.log,
-      caches: { p: this.posts, r: this.repostRows, a: this.actorRows } as never,
+      caches: { p: this.posts, r: this.repostRows, a: this.actorRows, f: this.followsBy, l: this.newestItem } as never,
     })
+    this.timeline = {
+      follows: (db, viewer) => this.follows(db, viewer),
+      newest: (db, dids) => this.newest(db, dids),
+    }
+  }
+
+  /** Whom `viewer` follows: subject DID → uri of the newest follow record. */
+  async follows(db: Db, viewer: string): Promise<Map<string, string>> {
+    const token = this.followsBy.token()
+    const cached = this.followsBy.get(viewer)
+    if (cached) return cached
+    const map = await getFollowsOf(db, viewer)
+    this.followsBy.set(viewer, map, token)
+    return map
+  }
+
+  /** Per account, an upper bound of its newest feed item's sort_at (ms since epoch), or null. */
+  async newest(db: Db, dids: string[]): Promise<Map<string, number | null>> {
+    const token = this.newestItem.token()
+    const out = new Map<string, number | null>()
+    const missing: string[] = []
+    for (const did of dids) {
+      const v = this.newestItem.get(did)
+      if (v === undefined) missing.push(did)
+      else out.set(did, v)
+    }
+    if (missing.length > 0) {
+      for (const [did, v] of await getNewestItemTimes(db, missing)) {
+        out.set(did, v)
+        this.newestItem.set(did, v, token)
+      }
+    }
+    return out
   }
 
   start(): Promise<void> {
@@ -124,7 +168,7 @@ async function cachedByKey<V>(
 
 /** Hit/miss counters and sizes on /metrics, sampled on scrape. */
 export function registerRowCacheMetrics(rows: CachedRows, registry: Registry): void {
-  const caches = [rows.posts, rows.repostRows, rows.actorRows] as Array<RowCache<unknown>>
+  const caches = [rows.posts, rows.repostRows, rows.actorRows, rows.followsBy, rows.newestItem] as Array<RowCache<unknown>>
   new Counter({
     name: 'appview_row_cache_lookups_total',
     help: 'Read-path row cache lookups by table and result (hit, miss)',

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CachedRows } from '../../src/hydration/row-source.js'
 import { RowCache } from '../../src/hydration/row-cache.js'
 import { createTestApp, type TestApp } from '../_util/app.js'
-import { backfillItems, del, items, like, newDid, post, profile, repost } from '../_util/index-ops.js'
+import { getTimelineSkeleton } from '../../src/dataplane/feeds.js'
+import { backfillItems, del, follow, items, like, newDid, post, profile, repost } from '../_util/index-ops.js'
 
 describe('RowCache', () => {
   it('stores a fetched row only when its key was not invalidated after the fetch began', () => {
@@ -124,4 +125,67 @@ describe('row cache in the read API', () => {
     expect(rows.posts.enabled).toBe(true)
     expect((await hydrate(p.uri))?.like_count).toBe(7)
   })
+
+  describe('timeline sources in memory (whom the viewer follows, accounts\' newest items)', () => {
+    const reader = newDid()
+    const quiet = newDid() // posted long ago, then again
+    const busy = newDid()
+    const later = newDid() // followed later
+
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString()
+    const page = async (cursor?: { sortAt: string; uri: string }, sources = t.ctx.hydrator.timelineSources) =>
+      getTimelineSkeleton(t.db, reader, 5, cursor, sources)
+    async function allPages(sources = t.ctx.hydrator.timelineSources) {
+      const out: string[] = []
+      let cursor: { sortAt: string; uri: string } | undefined
+      for (let i = 0; i < 50; i++) {
+        const rows = await page(cursor, sources)
+        out.push(...rows.slice(0, 5).map((r) => r.uri))
+        if (rows.length <= 5) return out
+        cursor = { sortAt: rows[4]!.sortKey, uri: rows[4]!.uri }
+      }
+      throw new Error('did not end')
+    }
+
+    it('pages are the same as the plain query, and a write shows on the next read', async () => {
+      expect(t.ctx.hydrator.timelineSources).toBeDefined()
+      const old = post(quiet, { text: 'months ago', createdAt: hoursAgo(24 * 20) })
+      const recent = Array.from({ length: 12 }, (_, i) => post(busy, { text: `busy ${i}`, createdAt: hoursAgo(i) }))
+      await t.ctx.indexer.applyBatch(backfillItems([follow(reader, quiet), follow(reader, busy), old, ...recent]))
+      // first page in the first (6 h) window: the quiet account's newest item is older, so it
+      // is remembered and the account is not searched
+      expect((await page()).map((r) => r.uri)).toEqual(recent.slice(0, 6).map((p) => p.uri))
+      expect(t.app.readApi!.rows!.newestItem.get(quiet)).toBeLessThan(Date.now() - 24 * 3_600_000)
+      // the quiet account posts now: first on the very next page, not skipped as "inactive"
+      const fresh = post(quiet, { text: 'back again' })
+      await t.ctx.indexer.applyBatch(items([fresh]))
+      expect((await page())[0]!.uri).toBe(fresh.uri)
+      const plain = await allPages(undefined)
+      expect(plain).toHaveLength(14)
+      expect(await allPages()).toEqual(plain)
+      // a backfilled post far in the past lands between pages it belongs to
+      const backfilled = post(quiet, { text: 'backfilled', createdAt: hoursAgo(24 * 10) })
+      await t.ctx.indexer.applyBatch(backfillItems([backfilled]))
+      const withBackfill = await allPages()
+      expect(withBackfill).toEqual(await allPages(undefined))
+      expect(withBackfill).toContain(backfilled.uri)
+    })
+
+    it('a follow or unfollow changes the sources on the next read, by the indexer or any other writer', async () => {
+      const p = post(later, { text: 'by the account followed later', createdAt: hoursAgo(30) })
+      await t.ctx.indexer.applyBatch(backfillItems([p]))
+      expect(await allPages()).not.toContain(p.uri)
+      const f = follow(reader, later)
+      await t.ctx.indexer.applyBatch(items([f]))
+      expect(await allPages()).toContain(p.uri)
+      await t.ctx.indexer.applyBatch(items([del(f.uri)]))
+      expect(await allPages()).not.toContain(p.uri)
+      // a follow written by another connection: visible once its notification is in
+      await sql`insert into follow (uri, cid, author_did, subject_did, created_at, sort_at)
+        values (${f.uri + 'x'}, ${f.cid}, ${reader}, ${later}, now(), now())`.execute(t.db)
+      await t.app.readApi!.rows!.listener.sync()
+      expect(await allPages()).toContain(p.uri)
+    })
+  })
 })
+

@@ -23,7 +23,13 @@ export default function register(ctx: ReadContext) {
 }
 
 async function skeleton({ ctx, params, viewer }: In): Promise<Skeleton> {
-  const rows = await getTimelineSkeleton(ctx.db, viewer!, params.limit, decodeCursor(params.cursor))
+  const rows = await getTimelineSkeleton(
+    ctx.db,
+    viewer!,
+    params.limit,
+    decodeCursor(params.cursor),
+    ctx.hydrator.timelineSources,
+  )
   return paginate(rows, params.limit)
 }
 
