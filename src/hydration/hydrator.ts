@@ -31,7 +31,16 @@ export interface ViewerStateExtension {
    * starterPackViewBasic or labelerView, with $type), for anonymous callers too.
    */
   records?(viewer: string | null, uris: string[]): Promise<Map<string, Record<string, unknown>>>
+  /** profiles and posts together in one round trip (used when a page needs both) */
+  viewerState?(
+    viewer: string,
+    dids: string[],
+    uris: string[],
+    state: HydrationState,
+  ): Promise<{ profiles: Map<string, Partial<ProfileViewerState>>; posts: Map<string, Partial<PostViewerState>> }>
 }
+
+type ExtResults<T> = Array<Promise<Map<string, Partial<T>> | undefined> | undefined>
 
 export interface HydratorDeps {
   db: Db
@@ -211,9 +220,19 @@ export class Hydrator {
     // the half that is used still sees the error.
     relationships.catch(() => {})
     postStates.catch(() => {})
+    // extensions that answer both sides at once make one query instead of two
+    const both = this.extensions.map((e) => e.viewerState?.(viewer, wantedDids, wantedUris, state))
+    for (const b of both) b?.catch(() => {})
+    const extProfiles: ExtResults<ProfileViewerState> = this.extensions.map((e, i) =>
+      both[i] ? both[i].then((r) => r.profiles) : e.profiles?.(viewer, wantedDids),
+    )
+    const extPosts: ExtResults<PostViewerState> = this.extensions.map((e, i) =>
+      both[i] ? both[i].then((r) => r.posts) : e.posts?.(viewer, wantedUris, state),
+    )
+    for (const p of [...extProfiles, ...extPosts]) p?.catch(() => {})
     await Promise.all([
-      this.loadActors(state, wantedDids, relationships),
-      this.loadPostViewer(state, viewer, wantedUris, postStates),
+      this.loadActors(state, wantedDids, relationships, extProfiles),
+      this.loadPostViewer(state, viewer, wantedUris, postStates, extPosts),
     ])
   }
 
@@ -221,6 +240,8 @@ export class Hydrator {
     state: HydrationState,
     dids: string[],
     relationships?: Promise<Map<string, Relationship>>,
+    /** the extensions' answers for exactly these DIDs, when the caller already asked */
+    extProfiles?: ExtResults<ProfileViewerState>,
   ): Promise<void> {
     const wanted = dids.filter((d) => !state.actors.has(d))
     if (wanted.length === 0) return
@@ -228,7 +249,7 @@ export class Hydrator {
     const [rows, rels, ...ext] = await Promise.all([
       this.rows.actors(this.deps.db, wanted),
       viewer ? (relationships ?? getRelationships(this.deps.db, viewer, wanted)) : Promise.resolve(new Map<string, Relationship>()),
-      ...(viewer ? this.extensions.map((e) => e.profiles?.(viewer, wanted)) : []),
+      ...(viewer ? (extProfiles ?? this.extensions.map((e) => e.profiles?.(viewer, wanted))) : []),
     ])
     for (const did of wanted) state.actors.set(did, null)
     for (const row of rows) state.actors.set(row.did, row)
@@ -253,12 +274,14 @@ export class Hydrator {
     viewer: string,
     uris: string[],
     own?: Promise<Map<string, ViewerPostState>>,
+    /** the extensions' answers for exactly these URIs, when the caller already asked */
+    extPosts?: ExtResults<PostViewerState>,
   ): Promise<void> {
     const wanted = uris.filter((u) => !state.postViewers.has(u))
     if (wanted.length === 0) return
     const [ownStates, ...ext] = await Promise.all([
       own ?? getViewerPostStates(this.deps.db, viewer, wanted),
-      ...this.extensions.map((e) => e.posts?.(viewer, wanted, state)),
+      ...(extPosts ?? this.extensions.map((e) => e.posts?.(viewer, wanted, state))),
     ])
     for (const uri of wanted) {
       const merged: PostViewerState = { ...(ownStates.get(uri) ?? {}) }

@@ -2,8 +2,9 @@
 // (Hydrator.extend): profile viewer.muted and viewer.activitySubscription, post
 // viewer.bookmarked and viewer.threadMuted.
 //
-// One query per side (profiles, posts) per request, whatever the number of items, with a
-// fixed SQL text (arrays as `= any`) so the read pool prepares it once per connection (see
+// One query per side (profiles, posts) per request — one for both on a feed page — whatever
+// the number of items, with a fixed SQL text (arrays as `= any`) so the read pool prepares it
+// once per connection (see
 // src/dataplane/read-db.ts). Each used to be two or three unprepared queries; on the
 // timeline benchmark planning them cost more than running them.
 import { sql } from 'kysely'
@@ -14,6 +15,7 @@ import type { HydrationState, PostViewerState, ProfileViewerState } from '../hyd
 /** `db`: the read pool (Hydrator.db), so these statements are prepared. */
 export function appSurfaceViewerState(db: Db): ViewerStateExtension {
   return {
+    viewerState: (viewer, dids, uris, state) => viewerStateBoth(db, viewer, dids, uris, state),
     async profiles(viewer, dids) {
       const out = new Map<string, Partial<ProfileViewerState>>()
       if (dids.length === 0) return out
@@ -61,6 +63,48 @@ export function appSurfaceViewerState(db: Db): ViewerStateExtension {
       return out
     },
   }
+}
+
+type Row = { kind: 'muted' | 'subscribed' | 'bookmarked' | 'threadMuted'; key: string; post: boolean | null; reply: boolean | null }
+
+/** Both sides in one round trip: what a feed page needs (the hydrator asks for both at once). */
+async function viewerStateBoth(db: Db, viewer: string, dids: string[], uris: string[], state: HydrationState) {
+  const profiles = new Map<string, Partial<ProfileViewerState>>()
+  const posts = new Map<string, Partial<PostViewerState>>()
+  for (const did of dids) profiles.set(did, { muted: false })
+  for (const uri of uris) posts.set(uri, { bookmarked: false, threadMuted: false })
+  if (dids.length === 0 && uris.length === 0) return { profiles, posts }
+  const roots = uris.map((uri) => knownRoot(state, uri))
+  const res = await sql<Row>`
+    select 'muted' as kind, subject_did as key, null::boolean as post, null::boolean as reply
+      from mute_actor where muter_did = ${viewer} and subject_did = any(${dids}::text[])
+    union all
+    select 'muted', subject_did, null, null
+      from mute_list_member where muter_did = ${viewer} and subject_did = any(${dids}::text[])
+    union all
+    select 'subscribed', subject_did, post, reply
+      from activity_subscription where subscriber_did = ${viewer} and subject_did = any(${dids}::text[])
+    union all
+    select 'bookmarked', subject_uri, null, null
+      from bookmark where owner_did = ${viewer} and subject_uri = any(${uris}::text[])
+    union all
+    select 'threadMuted', u.uri, null, null
+      from unnest(${uris}::text[], ${roots}::text[]) u(uri, root)
+      join mute_thread mt on mt.muter_did = ${viewer} and mt.root_uri = coalesce(
+        u.root, (select p.reply_root_uri from post p where p.uri = u.uri), u.uri)
+  `.execute(db)
+  for (const row of res.rows) {
+    if (row.kind === 'muted' || row.kind === 'subscribed') {
+      const view = profiles.get(row.key) ?? { muted: false }
+      if (row.kind === 'muted') view.muted = true
+      else view.activitySubscription = { post: row.post === true, reply: row.reply === true }
+      profiles.set(row.key, view)
+    } else {
+      const view = posts.get(row.key)
+      if (view) view[row.kind] = true
+    }
+  }
+  return { profiles, posts }
 }
 
 /** The thread root of a loaded post (itself when it is not a reply); null when not loaded. */
