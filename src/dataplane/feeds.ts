@@ -3,8 +3,11 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import { type KeysetCursor, keysetAfter } from './pagination.js'
+import type { RepostRow } from './posts.js'
 
 export interface FeedItemRow {
+  /** the repost record itself, when the skeleton read it anyway (the timeline does) */
+  repost?: RepostRow
   /** the feed item's own uri: the post's, or the repost record's */
   uri: string
   type: 'post' | 'repost'
@@ -117,7 +120,7 @@ async function timelineRound(db: Db, viewer: string, limit: number, cursor: Keys
   // The indexer writes feed_item.post_uri = uri for posts and = the repost's subject for
   // reposts, with the repost row in one statement; the feed_item fallback only serves a
   // repost item whose row is somehow missing.
-  const res = await sql<FeedItemRow>`
+  const res = await sql<TimelineRow>`
     with followed as (
       select ${viewer}::text as did
       union
@@ -137,10 +140,12 @@ async function timelineRound(db: Db, viewer: string, limit: number, cursor: Keys
     select top.uri,
       case when r.subject_uri is not null then 'repost' else coalesce(fb.type, 'post') end as type,
       coalesce(r.subject_uri, fb.post_uri, top.uri) as "postUri",
-      top.originator as "originatorDid", ${TOP_KEY} as "sortKey"
+      top.originator as "originatorDid", ${TOP_KEY} as "sortKey",
+      r.cid as r_cid, r.author_did as r_author_did, r.subject_cid as r_subject_cid,
+      r.created_at as r_created_at, r.indexed_at as r_indexed_at, r.sort_at as r_sort_at
     from top
     left join lateral (
-      select subject_uri from repost
+      select subject_uri, cid, author_did, subject_cid, created_at, indexed_at, sort_at from repost
       where position('/app.bsky.feed.repost/' in top.uri) > 0 and repost.uri = top.uri
       offset 0
     ) r on true
@@ -150,7 +155,7 @@ async function timelineRound(db: Db, viewer: string, limit: number, cursor: Keys
       offset 0
     ) fb on true
     order by top.sort_at desc, top.uri desc`.execute(db)
-  return res.rows
+  return res.rows.map(withRepostRow)
 }
 
 /** timelineRound over a given list of accounts (the viewer and those it follows that may have items). */
@@ -158,7 +163,7 @@ async function timelineRoundOver(db: Db, accounts: string[], limit: number, curs
   if (accounts.length === 0) return []
   const window = from ? sql`and sort_at >= ${from}::timestamptz` : sql``
   // as timelineRound
-  const res = await sql<FeedItemRow>`
+  const res = await sql<TimelineRow>`
     with followed as (select unnest(${accounts}::text[]) as did), top as (
       select k.sort_at, k.uri, f.did as originator
       from followed f
@@ -174,10 +179,12 @@ async function timelineRoundOver(db: Db, accounts: string[], limit: number, curs
     select top.uri,
       case when r.subject_uri is not null then 'repost' else coalesce(fb.type, 'post') end as type,
       coalesce(r.subject_uri, fb.post_uri, top.uri) as "postUri",
-      top.originator as "originatorDid", ${TOP_KEY} as "sortKey"
+      top.originator as "originatorDid", ${TOP_KEY} as "sortKey",
+      r.cid as r_cid, r.author_did as r_author_did, r.subject_cid as r_subject_cid,
+      r.created_at as r_created_at, r.indexed_at as r_indexed_at, r.sort_at as r_sort_at
     from top
     left join lateral (
-      select subject_uri from repost
+      select subject_uri, cid, author_did, subject_cid, created_at, indexed_at, sort_at from repost
       where position('/app.bsky.feed.repost/' in top.uri) > 0 and repost.uri = top.uri
       offset 0
     ) r on true
@@ -187,9 +194,37 @@ async function timelineRoundOver(db: Db, accounts: string[], limit: number, curs
       offset 0
     ) fb on true
     order by top.sort_at desc, top.uri desc`.execute(db)
-  return res.rows
+  return res.rows.map(withRepostRow)
 }
 
+
+type TimelineRow = Omit<FeedItemRow, 'repost'> & {
+  r_cid: string | null
+  r_author_did: string | null
+  r_subject_cid: string | null
+  r_created_at: Date | null
+  r_indexed_at: Date | null
+  r_sort_at: Date | null
+}
+
+/** The timeline reads each repost item's row to find its subject; hydration reuses it. */
+function withRepostRow(row: TimelineRow): FeedItemRow {
+  const { r_cid, r_author_did, r_subject_cid, r_created_at, r_indexed_at, r_sort_at, ...item } = row
+  if (item.type !== 'repost' || r_cid === null) return item
+  return {
+    ...item,
+    repost: {
+      uri: item.uri,
+      cid: r_cid,
+      author_did: r_author_did!,
+      subject_uri: item.postUri,
+      subject_cid: r_subject_cid!,
+      created_at: r_created_at!,
+      indexed_at: r_indexed_at!,
+      sort_at: r_sort_at!,
+    },
+  }
+}
 
 const TOP_KEY = sql.raw(`to_char(top.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`)
 

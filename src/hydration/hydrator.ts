@@ -118,7 +118,9 @@ export class Hydrator {
   async hydrateFeedItems(items: FeedItemRow[], viewer: string | null, opts: PostHydrationOpts = {}): Promise<HydrationState> {
     const state = emptyState(viewer)
     const postUris = uniq(items.map((i) => i.postUri))
-    const repostUris = uniq(items.filter((i) => i.type === 'repost').map((i) => i.uri))
+    // repost rows the skeleton already read need no query
+    for (const i of items) if (i.repost) state.reposts.set(i.uri, i.repost)
+    const repostUris = uniq(items.filter((i) => i.type === 'repost' && !i.repost).map((i) => i.uri))
     const [, reposts] = await Promise.all([
       this.loadPostTree(state, postUris, opts.fetchMissing ?? true),
       this.rows.reposts(this.deps.db, repostUris),

@@ -61,7 +61,9 @@ describe('Hydrator', () => {
     const BOUND = 10
     expect(small.queries).toBeLessThanOrEqual(BOUND)
     expect(large.queries).toBeLessThanOrEqual(BOUND)
-    expect(large.queries).toBeGreaterThanOrEqual(4)
+    // posts, actors, viewer state at least (the timeline skeleton brings the repost rows)
+    expect(large.queries).toBeGreaterThanOrEqual(3)
+    expect(items.slice(0, 100).some((i) => i.repost)).toBe(true)
 
     // and the state is complete: every item presents
     const views = new Views({ imageUrl: 'https://cdn.example/img', videoUrl: 'https://video.example/watch' })
