@@ -6,13 +6,17 @@
 //   walk:               listRecords newest first, 100 per page, cursor → next page, until a
 //                       page holds nothing newer than the horizon (or the repo ends)
 //   index:              every page → indexer.applyBatch (source 'backfill')
-//   resume:             the cursor is saved per page in tracked_did.backfill_progress, so a
-//                       retried or restarted job continues where it stopped
+//   resume:             the cursor is saved per page in tracked_did.backfill_progress, in the
+//                       page's own transaction, so a retried or restarted job continues where
+//                       it stopped; pages commit without waiting for the WAL flush, and the
+//                       closing 'complete' update (a synchronous commit) flushes them all
 import { sql } from 'kysely'
-import type { Db } from '../db/database.js'
+import type { Db, DbTx } from '../db/database.js'
+import { PREPARED } from '../db/prepared.js'
 import { errorMessage } from '../errors.js'
 import { INVALID_HANDLE } from '../identity/identity.js'
 import type { Logger } from '../logger.js'
+import type { ApplyBatchOptions } from '../ingest/indexer.js'
 import type { IndexOp, OpContext, RecordWriteOp } from '../ingest/ops.js'
 import type { ListRecordsPage, RepoRecord } from './pds-client.js'
 import type { BackfillMetrics } from './metrics.js'
@@ -23,7 +27,10 @@ export const PAGE_LIMIT = 100
 
 /** What backfill needs of the indexer (ctx.indexer). */
 export interface BackfillIndexer {
-  applyBatch(items: Array<{ op: IndexOp; ctx: OpContext }>): Promise<{ indexed: number; unchanged: number; skipped: number }>
+  applyBatch(
+    items: Array<{ op: IndexOp; ctx: OpContext }>,
+    opts?: Pick<ApplyBatchOptions, 'inTransaction' | 'deferFlush'>,
+  ): Promise<{ indexed: number; unchanged: number; skipped: number }>
 }
 
 /** What backfill needs of the PDS client (ctx.pds). */
@@ -48,11 +55,7 @@ export interface BackfillRepoDeps {
   identity?: { resolveDid(did: string): Promise<{ handle: string }> }
   /** BACKFILL_DAYS: 0 = everything. */
   days: number
-  /** Pages of one DID being indexed at once (default 1: on a 2-core box a second one only contends). */
-  indexWindow?: number
 }
-
-type BatchCounts = { indexed: number; unchanged: number; skipped: number }
 
 export interface BackfillRequest {
   did: string
@@ -126,73 +129,75 @@ export async function backfillRepo(
   await deps.liveFilter.waitForLiveFilter(did, { signal })
 
   let pages = 0
-  const indexWindow = Math.max(1, deps.indexWindow ?? 1)
   for (const collection of BACKFILL_COLLECTIONS) {
-    const state = (progress.collections[collection] ??= { done: false })
-    // Pipelined: one page is fetched ahead, and up to `indexWindow` pages are being indexed at
-    // once (each its own transaction: one's Postgres work overlaps the next one's validation).
-    // Progress is saved strictly in page order, so a resumed job never skips a page.
+    const state = progress.collections[collection] ?? { done: false }
+    // Pipelined: the next page is fetched while this one is indexed. One page is indexed at
+    // a time (two at once only contend on a 2-core box), so pages and their progress commit
+    // in page order and a resumed job never skips a page.
     const fetchPage = (cursor: string | undefined) => {
       const p = deps.pds.listRecords(did, collection, { cursor, limit: PAGE_LIMIT })
       p.catch(() => {}) // observed when awaited; not an unhandled rejection if we stop first
       return p
     }
-    const inflight: Array<{ result: Promise<BatchCounts | undefined>; cursor?: string; done: boolean; pastHorizon: boolean }> = []
-    const settleOldest = async () => {
-      const head = inflight.shift()!
-      const res = await head.result
-      const pageIndexed = res?.indexed ?? 0
-      if (res) {
-        progress.indexed += res.indexed
-        progress.malformed += res.skipped
+    let next: Promise<ListRecordsPage> | undefined = state.done ? undefined : fetchPage(state.cursor)
+    while (next) {
+      signal?.throwIfAborted()
+      const page = await next
+      next = undefined
+      pages++
+      let newerThanHorizon = 0
+      let malformed = page.malformed
+      let oldest = progress.oldest
+      const items: Array<{ op: IndexOp; ctx: OpContext }> = []
+      for (const rec of page.records) {
+        const createdAt = createdAtOf(rec.value)
+        if (horizon && createdAt && createdAt < horizon) continue
+        newerThanHorizon++
+        const op = toWriteOp(did, rec)
+        if (!op) {
+          malformed++
+          continue
+        }
+        if (createdAt && (!oldest || createdAt.toISOString() < oldest)) oldest = createdAt.toISOString()
+        items.push({ op, ctx: { source: 'backfill' } })
+      }
+      // Newest first (by rkey, i.e. creation order): once a page ends in a record older than
+      // the horizon, every later page is older too. Back-dated records inside a page are
+      // skipped individually above.
+      const lastCreated = page.records.length > 0 ? createdAtOf(page.records[page.records.length - 1]!.value) : undefined
+      const pastHorizon =
+        horizon !== null && page.records.length > 0 && (newerThanHorizon === 0 || (lastCreated !== undefined && lastCreated < horizon))
+      // A short page is the last one: no need to ask for an empty one after it.
+      const done = pastHorizon || !page.cursor || page.records.length + page.malformed < PAGE_LIMIT
+      if (!done) next = fetchPage(page.cursor)
+      // The progress after this page, saved in the page's transaction (computed again if the
+      // transaction is retried; adopted once it commits).
+      let after: { progress: Progress; indexed: number } | undefined
+      const pageProgress = (counts: { indexed: number; skipped: number }): Progress => ({
+        ...progress,
+        collections: { ...progress.collections, [collection]: { cursor: page.cursor, done } },
+        indexed: progress.indexed + counts.indexed,
+        malformed: progress.malformed + malformed + counts.skipped,
+        oldest,
+        horizonReached: progress.horizonReached || pastHorizon,
+      })
+      if (items.length > 0) {
+        const res = await deps.indexer.applyBatch(items, {
+          deferFlush: true,
+          inTransaction: async (tx, counts) => {
+            after = { progress: pageProgress(counts), indexed: counts.indexed }
+            await saveProgress(tx, did, after.progress, counts.indexed)
+          },
+        })
         deps.metrics?.recordsIndexed.inc({ collection }, res.indexed)
         if (res.skipped) deps.metrics?.recordsMalformed.inc({ collection }, res.skipped)
+      } else {
+        // Nothing to index (all past the horizon, or all malformed): the progress alone.
+        after = { progress: pageProgress({ indexed: 0, skipped: 0 }), indexed: 0 }
+        await saveProgress(db, did, after.progress, 0)
       }
-      if (head.pastHorizon) progress.horizonReached = true
-      state.cursor = head.cursor
-      state.done = head.done
-      await saveProgress(db, did, progress, pageIndexed)
-    }
-    let next: Promise<ListRecordsPage> | undefined = state.done ? undefined : fetchPage(state.cursor)
-    try {
-      while (next) {
-        signal?.throwIfAborted()
-        const page = await next
-        next = undefined
-        pages++
-        let newerThanHorizon = 0
-        const items: Array<{ op: IndexOp; ctx: OpContext }> = []
-        for (const rec of page.records) {
-          const createdAt = createdAtOf(rec.value)
-          if (horizon && createdAt && createdAt < horizon) continue
-          newerThanHorizon++
-          const op = toWriteOp(did, rec)
-          if (!op) {
-            progress.malformed++
-            continue
-          }
-          if (createdAt && (!progress.oldest || createdAt.toISOString() < progress.oldest)) progress.oldest = createdAt.toISOString()
-          items.push({ op, ctx: { source: 'backfill' } })
-        }
-        progress.malformed += page.malformed
-        // Newest first (by rkey, i.e. creation order): once a page ends in a record older than
-        // the horizon, every later page is older too. Back-dated records inside a page are
-        // skipped individually above.
-        const lastCreated = page.records.length > 0 ? createdAtOf(page.records[page.records.length - 1]!.value) : undefined
-        const pastHorizon =
-          horizon !== null && page.records.length > 0 && (newerThanHorizon === 0 || (lastCreated !== undefined && lastCreated < horizon))
-        // A short page is the last one: no need to ask for an empty one after it.
-        const done = pastHorizon || !page.cursor || page.records.length + page.malformed < PAGE_LIMIT
-        if (!done) next = fetchPage(page.cursor)
-        const result = items.length > 0 ? deps.indexer.applyBatch(items) : Promise.resolve(undefined)
-        result.catch(() => {}) // observed in settleOldest
-        inflight.push({ result, cursor: page.cursor, done, pastHorizon })
-        if (inflight.length >= indexWindow) await settleOldest()
-      }
-      while (inflight.length > 0) await settleOldest()
-    } finally {
-      // On failure, let batches already sent finish before the job gives up (no stray writers).
-      await Promise.allSettled(inflight.map((i) => i.result))
+      if (!after) throw new Error('backfill page committed without its progress')
+      Object.assign(progress, after.progress)
     }
   }
 
@@ -262,17 +267,13 @@ function createdAtOf(value: unknown): Date | undefined {
   return Number.isNaN(t) ? undefined : new Date(t)
 }
 
-async function saveProgress(db: Db, did: string, progress: Progress, newlyIndexed: number): Promise<void> {
-  await db
-    .updateTable('tracked_did')
-    .set({
-      backfill_progress: JSON.stringify(progress),
-      // records_indexed: everything this DID's backfills stored, visible while a run is going.
-      records_indexed: sql<number>`records_indexed + ${newlyIndexed}`,
-      updated_at: new Date(),
-    })
-    .where('did', '=', did)
-    .execute()
+async function saveProgress(db: Db | DbTx, did: string, progress: Progress, newlyIndexed: number): Promise<void> {
+  // records_indexed: everything this DID's backfills stored, visible while a run is going.
+  await sql`${PREPARED}
+    update tracked_did
+    set backfill_progress = ${JSON.stringify(progress)}, records_indexed = records_indexed + ${newlyIndexed}, updated_at = now()
+    where did = ${did}
+  `.execute(db)
 }
 
 function parseProgress(raw: unknown): Progress | undefined {

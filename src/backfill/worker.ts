@@ -29,8 +29,6 @@ export interface BackfillComponentOptions {
   indexer: OnboardUserDeps['indexer']
   liveFilter: BackfillRepoDeps['liveFilter']
   identity?: BackfillRepoDeps['identity']
-  /** Pages of one DID indexed at once (see backfillRepo). */
-  indexWindow?: number
   /** How often open ingest gaps are checked (ms). */
   gapCheckMs?: number
   retry?: BackfillRetryOptions
@@ -135,7 +133,6 @@ export class BackfillComponent implements Component {
       log: this.opts.log,
       metrics: this.opts.metrics,
       days: this.opts.cfg.backfill.days,
-      indexWindow: this.opts.indexWindow,
       queue: this.opts.queue,
     }
     try {

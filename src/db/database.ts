@@ -5,6 +5,7 @@ import type { Config } from '../config.js'
 import { StartupError, errorMessage, redactUrl } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { createMigrator } from './migrator.js'
+import { preparingPool } from './prepared.js'
 import type { DatabaseSchema } from './schema.js'
 
 // int8 (bigint) stays a string so cursors in µs never lose precision; counts we cast.
@@ -32,7 +33,9 @@ export class Database {
     })
     // An idle client dying (server restart) must not crash the process; the pool replaces it.
     this.pool.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'postgres idle client error'))
-    this.db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool: this.pool }) })
+    // Statements marked PREPARED (the indexer's fixed-text bulk statements) are prepared once
+    // per connection; everything else goes unnamed, as before.
+    this.db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool: preparingPool(this.pool) }) })
   }
 
   /**

@@ -58,6 +58,21 @@ export interface BatchResult {
 export interface ApplyBatchOptions {
   /** Jetstream position covered by this batch, committed in the same transaction. */
   cursor?: { id: string; timeUs: number }
+  /**
+   * Runs inside the batch's transaction after its ops, with the batch's counts (a backfill
+   * saves its page's progress here, atomically with the page). Run again if the batch is.
+   */
+  inTransaction?: (tx: DbTx, counts: { indexed: number; skipped: number }) => Promise<void>
+  /**
+   * The caller can lose this batch and redo it: commit without waiting for the WAL flush
+   * (synchronous_commit off for this transaction). For a backfill page whose progress commits
+   * in the same transaction (`inTransaction`): a crash loses at most the newest pages *and*
+   * their progress (WAL is flushed in order), so the resumed job lists them again; the run's
+   * closing synchronous commit flushes every page before the job reports done. A batch that
+   * changed tracking commits synchronously anyway: its effects leave Postgres (the live filter,
+   * backfill jobs in Redis) right after the commit.
+   */
+  deferFlush?: boolean
 }
 
 /** Returns the DID's current verified handle, 'handle.invalid', or undefined when unknown. */
@@ -125,12 +140,12 @@ export class Indexer {
     let mode: 'batch' | 'isolated' = 'batch'
     let run: { outcomes: Array<Outcome | Skip>; effects: BatchEffects }
     try {
-      run = await this.withConflictRetry(() => this.runTransaction(prepared, opts, false))
+      run = await this.withConflictRetry(() => this.runTransaction(prepared, opts, false, result.skipped))
     } catch (err) {
       if (!isDataError(err)) throw err
       this.opts.log.warn({ err: errorMessage(err) }, 'database rejected an op; re-running the batch op by op')
       mode = 'isolated'
-      run = await this.withConflictRetry(() => this.runTransaction(prepared, opts, true))
+      run = await this.withConflictRetry(() => this.runTransaction(prepared, opts, true, result.skipped))
     }
     this.metrics.batchSeconds.observe({ mode }, Number(process.hrtime.bigint() - started) / 1e9)
 
@@ -207,6 +222,8 @@ export class Indexer {
     prepared: Prepared[],
     opts: ApplyBatchOptions,
     isolated: boolean,
+    /** Ops skipped before the transaction (for `inTransaction`'s counts). */
+    skippedBefore = 0,
   ): Promise<{ outcomes: Array<Outcome | Skip>; effects: BatchEffects }> {
     return this.opts.db.transaction(async (tx) => {
       const effects = emptyEffects()
@@ -274,6 +291,18 @@ export class Indexer {
             oc.column('id').doUpdateSet({ cursor_time_us: opts.cursor!.timeUs, updated_at: new Date() }),
           )
           .execute()
+      }
+      if (opts.deferFlush && effects.changes.length === 0 && effects.newlyTracked.size === 0) {
+        await sql`set local synchronous_commit = off`.execute(tx)
+      }
+      if (opts.inTransaction) {
+        let indexed = 0
+        let skipped = skippedBefore
+        for (const o of outcomes) {
+          if (o === 'indexed') indexed++
+          else if (typeof o === 'object') skipped++
+        }
+        await opts.inTransaction(tx, { indexed, skipped })
       }
       return { outcomes, effects }
     })

@@ -633,3 +633,65 @@ describe('repo rev', () => {
     expect(await actor(stranger)).toBeUndefined()
   })
 })
+
+describe('backfill pages (inTransaction, deferFlush)', () => {
+  // A backfill saves its progress in the page's own transaction and lets the page commit
+  // without waiting for the WAL flush: a crash then loses the newest pages and their progress
+  // together, and the resumed job lists them again.
+  it('what inTransaction writes commits with the page, or neither does; it gets the page counts', async () => {
+    const alice = newDid()
+    const good = [post(alice, {}, { rev: null }), post(alice, {}, { rev: null })]
+    const bad = { ...post(alice, {}, { rev: null }), cid: 'not-a-cid' }
+    await expect(
+      t.ctx.indexer.applyBatch(backfillItems(good), {
+        inTransaction: async () => {
+          throw new Error('progress could not be saved')
+        },
+      }),
+    ).rejects.toThrow('progress could not be saved')
+    expect(await postRow(good[0]!.uri)).toBeUndefined()
+
+    const seen: Array<{ indexed: number; skipped: number }> = []
+    const res = await t.ctx.indexer.applyBatch(backfillItems([...good, bad]), {
+      inTransaction: async (tx, counts) => {
+        seen.push(counts)
+        // Visible to the hook: the page's rows are written in the same transaction.
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from post where author_did = ${alice}`.execute(tx)
+        expect(rows[0]!.n).toBe(2)
+      },
+    })
+    expect(res).toMatchObject({ indexed: 2, skipped: 1 })
+    expect(seen).toEqual([{ indexed: 2, skipped: 1 }])
+    // Again: nothing new, and the hook says so.
+    await t.ctx.indexer.applyBatch(backfillItems(good), { inTransaction: async (_tx, counts) => void seen.push(counts) })
+    expect(seen[1]).toEqual({ indexed: 0, skipped: 0 })
+  })
+
+  it('deferFlush commits a page without waiting for the flush, but a batch that changes tracking synchronously', async () => {
+    const setting = async (its: IndexItem[], deferFlush: boolean) => {
+      let value: string | undefined
+      await t.ctx.indexer.applyBatch(its, {
+        deferFlush,
+        inTransaction: async (tx) => {
+          const { rows } = await sql<{ v: string }>`select current_setting('synchronous_commit') as v`.execute(tx)
+          value = rows[0]!.v
+        },
+      })
+      return value
+    }
+    // The server's own setting (on, unless an operator turned it off for the whole server).
+    const current = async () =>
+      (await sql<{ v: string }>`select current_setting('synchronous_commit') as v`.execute(t.db)).rows[0]!.v
+    const serverDefault = await current()
+    const alice = newDid()
+    expect(await setting(backfillItems([post(alice, {}, { rev: null })]), true)).toBe('off')
+    expect(await setting(backfillItems([post(alice, {}, { rev: null })]), false)).toBe(serverDefault)
+    // A local user's follow tracks its subject: the live filter and a backfill job act on it
+    // right after the commit, so it must be durable first.
+    const local = newDid()
+    await t.ctx.indexer.trackLocalUser(local, 'operator')
+    expect(await setting(backfillItems([follow(local, newDid(), { rev: null })]), true)).toBe(serverDefault)
+    // The setting is the transaction's own: the connection is back to the server's.
+    expect(await current()).toBe(serverDefault)
+  })
+})

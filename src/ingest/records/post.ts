@@ -5,6 +5,7 @@
 import { sql } from 'kysely'
 import { collectionOfUri, didOfUri, postRefs } from './subjects.js'
 import type { DbTx } from '../../db/database.js'
+import { PREPARED } from '../../db/prepared.js'
 import {
   BULK_NOT_TOMBSTONED,
   baseColumns,
@@ -130,7 +131,7 @@ export const postProcessor: RecordProcessor = {
     ])
     // Counters of the new posts count what is already stored; replies and quotes among the
     // new posts are added by the statements below, which see the rows inserted here.
-    const { rows } = await sql<{ uri: string; reply_parent_uri: string | null; embed_record_uri: string | null }>`
+    const { rows } = await sql<{ uri: string; reply_parent_uri: string | null; embed_record_uri: string | null }>`${PREPARED}
       with i as (
         select * from unnest(
           ${c.uris}::text[], ${c.cids}::text[], ${c.dids}::text[], ${c.revs}::text[],

@@ -4,6 +4,7 @@
 // table, the counters it moves, its feed items and the notifications it writes.
 import { sql, type RawBuilder } from 'kysely'
 import type { DbTx } from '../../db/database.js'
+import { PREPARED } from '../../db/prepared.js'
 import type { TrackingChange } from '../tracking.js'
 
 /** A validated record write, with its times already decided. */
@@ -189,7 +190,7 @@ export function times(input: WriteInput) {
 export async function lockPostCounters(tx: DbTx, uris: Array<string | null | undefined>): Promise<void> {
   const keys = [...new Set(uris.filter((u): u is string => typeof u === 'string'))]
   if (keys.length === 0) return
-  await sql`
+  await sql`${PREPARED}
     select pg_advisory_xact_lock(k)
     from (select distinct hashtextextended(u, 0) as k from unnest(${keys}::text[]) u order by 1) x
   `.execute(tx)
