@@ -119,6 +119,8 @@ export class RowChangeListener {
     }
     const cache = kind ? this.opts.caches[kind] : undefined
     if (!cache) return this.opts.log.warn({ kind }, 'unknown row-change notification')
+    // '*': a key too long to announce (migrations/0092) — drop everything of that kind
+    if (keys.length === 1 && keys[0] === '*') return cache.clear()
     cache.invalidate(keys)
   }
 

@@ -108,6 +108,19 @@ describe('row cache in the read API', () => {
     expect((await hydrate(p.uri))?.like_count).toBe(41)
   })
 
+  it('a key too long for one notification still drops the row (and never fails the write)', async () => {
+    // longer than any valid AT-URI: written with plain SQL, as only a stray writer could
+    const p = { uri: `at://did:web:${'a'.repeat(3600)}.example/app.bsky.feed.post/long` }
+    await sql`insert into post (uri, cid, author_did, created_at, sort_at, record)
+      values (${p.uri}, 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm', ${author}, now(), now(),
+        ${JSON.stringify({ $type: 'app.bsky.feed.post', text: 'long key', createdAt: new Date().toISOString() })}::jsonb)`.execute(t.db)
+    expect((await hydrate(p.uri))?.like_count).toBe(0)
+    expect(rows.posts.get(p.uri)).toBeDefined()
+    await sql`update post set like_count = 3 where uri = ${p.uri}`.execute(t.db)
+    await rows.listener.sync()
+    expect((await hydrate(p.uri))?.like_count).toBe(3)
+  })
+
   it('while the LISTEN connection is down nothing is served from memory; it comes back empty', async () => {
     const p = post(author, { text: 'listener cut' })
     await t.ctx.indexer.applyBatch(backfillItems([p]))
