@@ -53,8 +53,8 @@ export async function getTimelineSkeleton(
     const from = fromMs === undefined ? undefined : new Date(fromMs).toISOString()
     const rows =
       accounts && newest
-        ? await timelineRoundOver(db, activeSince(accounts, newest, fromMs), limit, cursor, from)
-        : await timelineRound(db, viewer, limit, cursor, from)
+        ? await timelineRound(db, { accounts: activeSince(accounts, newest, fromMs) }, limit, cursor, from)
+        : await timelineRound(db, { viewer }, limit, cursor, from)
     if (rows.length > limit || from === undefined) {
       rememberWindow(viewer, windowMs)
       return rows
@@ -111,7 +111,18 @@ function rememberWindow(viewer: string, windowMs: number) {
   windowHints.set(viewer, Math.min(windowMs, MAX_WINDOW_MS))
 }
 
-async function timelineRound(db: Db, viewer: string, limit: number, cursor: KeysetCursor | undefined, from?: string) {
+/**
+ * Whose items a round merges: the viewer and everyone it follows (read in the query), or a
+ * given list (the accounts that may have items in the window, from memory).
+ */
+type Sources = { viewer: string } | { accounts: string[] }
+
+async function timelineRound(db: Db, sources: Sources, limit: number, cursor: KeysetCursor | undefined, from?: string) {
+  if ('accounts' in sources && sources.accounts.length === 0) return []
+  const followed =
+    'accounts' in sources
+      ? sql`select unnest(${sources.accounts}::text[]) as did`
+      : sql`select ${sources.viewer}::text as did union select subject_did from follow where author_did = ${sources.viewer}`
   const window = from ? sql`and sort_at >= ${from}::timestamptz` : sql``
   // The winners come straight from the index (uri, sort key, and the account whose range it
   // is: the originator), so no feed_item row is read for them. A post item shows itself; a
@@ -121,50 +132,7 @@ async function timelineRound(db: Db, viewer: string, limit: number, cursor: Keys
   // reposts, with the repost row in one statement; the feed_item fallback only serves a
   // repost item whose row is somehow missing.
   const res = await sql<TimelineRow>`
-    with followed as (
-      select ${viewer}::text as did
-      union
-      select subject_did from follow where author_did = ${viewer}
-    ), top as (
-      select k.sort_at, k.uri, f.did as originator
-      from followed f
-      cross join lateral (
-        select sort_at, uri from feed_item
-        where originator_did = f.did ${window} ${keysetAfter(cursor)}
-        order by sort_at desc, uri desc
-        limit ${limit + 1}
-      ) k
-      order by k.sort_at desc, k.uri desc
-      limit ${limit + 1}
-    )
-    select top.uri,
-      case when r.subject_uri is not null then 'repost' else coalesce(fb.type, 'post') end as type,
-      coalesce(r.subject_uri, fb.post_uri, top.uri) as "postUri",
-      top.originator as "originatorDid", ${TOP_KEY} as "sortKey",
-      r.cid as r_cid, r.author_did as r_author_did, r.subject_cid as r_subject_cid,
-      r.created_at as r_created_at, r.indexed_at as r_indexed_at, r.sort_at as r_sort_at
-    from top
-    left join lateral (
-      select subject_uri, cid, author_did, subject_cid, created_at, indexed_at, sort_at from repost
-      where position('/app.bsky.feed.repost/' in top.uri) > 0 and repost.uri = top.uri
-      offset 0
-    ) r on true
-    left join lateral (
-      select type, post_uri from feed_item
-      where r.subject_uri is null and position('/app.bsky.feed.repost/' in top.uri) > 0 and feed_item.uri = top.uri
-      offset 0
-    ) fb on true
-    order by top.sort_at desc, top.uri desc`.execute(db)
-  return res.rows.map(withRepostRow)
-}
-
-/** timelineRound over a given list of accounts (the viewer and those it follows that may have items). */
-async function timelineRoundOver(db: Db, accounts: string[], limit: number, cursor: KeysetCursor | undefined, from?: string) {
-  if (accounts.length === 0) return []
-  const window = from ? sql`and sort_at >= ${from}::timestamptz` : sql``
-  // as timelineRound
-  const res = await sql<TimelineRow>`
-    with followed as (select unnest(${accounts}::text[]) as did), top as (
+    with followed as (${followed}), top as (
       select k.sort_at, k.uri, f.did as originator
       from followed f
       cross join lateral (

@@ -12,14 +12,13 @@
 //
 // While the connection is down the caches are off; on reconnect they start empty.
 import { createHash } from 'node:crypto'
-import { userInfo } from 'node:os'
 import pg from 'pg'
+import { listenClientConfig, reconnectDelayMs } from '../db/listen-client.js'
 import type { Config } from '../config.js'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { RowCache } from './row-cache.js'
 
-const RECONNECT_MAX_MS = 10_000
 
 /** The trigger's channel name for a schema ('appview_rows_' || md5(schema) in SQL). */
 export function rowChangeChannel(schema: string): string {
@@ -134,7 +133,7 @@ export class RowChangeListener {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client(listenConfig(this.opts.dbCfg.url))
+    const client = new pg.Client(listenClientConfig(this.opts.dbCfg.url))
     client.on('error', (err) => this.onConnectionLost(client, err))
     client.on('end', () => this.onConnectionLost(client, new Error('connection ended')))
     client.on('notification', (msg) => {
@@ -165,7 +164,7 @@ export class RowChangeListener {
 
   private scheduleReconnect(): void {
     if (this.stopped) return
-    const delay = Math.min(RECONNECT_MAX_MS, 200 * 2 ** this.reconnectAttempt++) * (0.5 + Math.random() / 2)
+    const delay = reconnectDelayMs(this.reconnectAttempt++)
     this.reconnectTimer = setTimeout(() => {
       this.connect().catch((err) => {
         this.opts.log.warn({ err: errorMessage(err) }, 'row cache reconnect failed')
@@ -174,11 +173,4 @@ export class RowChangeListener {
     }, delay)
     this.reconnectTimer.unref()
   }
-}
-
-/** libpq's rule for a URL without a user (as in db/database.ts): PGUSER, else the OS user. */
-function listenConfig(url: string): pg.ClientConfig {
-  const u = new URL(url)
-  if (u.username === '') u.username = encodeURIComponent(process.env.PGUSER ?? userInfo().username)
-  return { connectionString: u.toString(), connectionTimeoutMillis: 5_000, keepAlive: true }
 }

@@ -3,8 +3,9 @@
 // this process (applied directly, right after commit) and from every other process (Postgres
 // LISTEN/NOTIFY on a dedicated connection, reconnected when it drops).
 import { randomBytes } from 'node:crypto'
-import { hostname, userInfo } from 'node:os'
+import { hostname } from 'node:os'
 import pg from 'pg'
+import { listenClientConfig, reconnectDelayMs } from '../db/listen-client.js'
 import { sql } from 'kysely'
 import type { Config } from '../config.js'
 import type { Database } from '../db/database.js'
@@ -26,7 +27,6 @@ const TOUCHED_DIDS: Record<string, (record: unknown) => Array<string | undefined
 const HEARTBEAT_MS = 5_000
 /** An ack row not refreshed for this long belongs to an ingest process that is gone. */
 export const INGEST_STALE_MS = 20_000
-const RECONNECT_MAX_MS = 10_000
 
 export interface LiveFilterOptions {
   db: Database
@@ -164,7 +164,7 @@ export class LiveFilter {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client(listenConfig(this.opts.dbCfg.url))
+    const client = new pg.Client(listenClientConfig(this.opts.dbCfg.url))
     client.on('error', (err) => this.onConnectionLost(client, err))
     client.on('end', () => this.onConnectionLost(client, new Error('connection ended')))
     client.on('notification', (msg) => {
@@ -218,7 +218,7 @@ export class LiveFilter {
 
   private scheduleReconnect(): void {
     if (this.stopped) return
-    const delay = Math.min(RECONNECT_MAX_MS, 200 * 2 ** this.reconnectAttempt++) * (0.5 + Math.random() / 2)
+    const delay = reconnectDelayMs(this.reconnectAttempt++)
     this.reconnectTimer = setTimeout(() => {
       this.connect().catch((err) => {
         this.opts.log.warn({ err: errorMessage(err) }, 'live filter reconnect failed')
@@ -308,11 +308,4 @@ export class LiveFilter {
 /** Free-function form for callers that hold the context: `waitForLiveFilter(ctx.liveFilter, did)`. */
 export function waitForLiveFilter(filter: LiveFilter, did: string, opts?: WaitForLiveFilterOptions) {
   return filter.waitForLiveFilter(did, opts)
-}
-
-/** libpq's rule for a URL without a user (as in db/database.ts): PGUSER, else the OS user. */
-function listenConfig(url: string): pg.ClientConfig {
-  const u = new URL(url)
-  if (u.username === '') u.username = encodeURIComponent(process.env.PGUSER ?? userInfo().username)
-  return { connectionString: u.toString(), connectionTimeoutMillis: 5_000, keepAlive: true }
 }

@@ -2,78 +2,39 @@
 // (Hydrator.extend): profile viewer.muted and viewer.activitySubscription, post
 // viewer.bookmarked and viewer.threadMuted.
 //
-// One query per side (profiles, posts) per request — one for both on a feed page — whatever
-// the number of items, with a fixed SQL text (arrays as `= any`) so the read pool prepares it
-// once per connection (see
-// src/dataplane/read-db.ts). Each used to be two or three unprepared queries; on the
-// timeline benchmark planning them cost more than running them.
+// One query per request for both sides (a feed page asks for both at once), whatever the
+// number of items, with one fixed SQL text (arrays as `= any`) so the read pool prepares it
+// once per connection (see src/dataplane/read-db.ts). It used to be five unprepared queries;
+// on the timeline benchmark planning them cost more than running them.
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { ViewerStateExtension } from '../hydration/hydrator.js'
 import type { HydrationState, PostViewerState, ProfileViewerState } from '../hydration/state.js'
 
-/** `db`: the read pool (Hydrator.db), so these statements are prepared. */
+/** `db`: the read pool (Hydrator.db), so the statement is prepared. */
 export function appSurfaceViewerState(db: Db): ViewerStateExtension {
   return {
-    viewerState: (viewer, dids, uris, state) => viewerStateBoth(db, viewer, dids, uris, state),
-    async profiles(viewer, dids) {
-      const out = new Map<string, Partial<ProfileViewerState>>()
-      if (dids.length === 0) return out
-      const res = await sql<{ kind: 'muted' | 'subscribed'; did: string; post: boolean | null; reply: boolean | null }>`
-        select 'muted' as kind, subject_did as did, null::boolean as post, null::boolean as reply
-          from mute_actor where muter_did = ${viewer} and subject_did = any(${dids}::text[])
-        union all
-        select 'muted', subject_did, null, null
-          from mute_list_member where muter_did = ${viewer} and subject_did = any(${dids}::text[])
-        union all
-        select 'subscribed', subject_did, post, reply
-          from activity_subscription where subscriber_did = ${viewer} and subject_did = any(${dids}::text[])
-      `.execute(db)
-      // muted directly or through a list the viewer muted
-      for (const did of dids) out.set(did, { muted: false })
-      for (const row of res.rows) {
-        const view = out.get(row.did) ?? { muted: false }
-        if (row.kind === 'muted') view.muted = true
-        else view.activitySubscription = { post: row.post === true, reply: row.reply === true }
-        out.set(row.did, view)
-      }
-      return out
-    },
-    async posts(viewer, uris, state) {
-      const out = new Map<string, Partial<PostViewerState>>()
-      if (uris.length === 0) return out
-      // A thread is muted by its root: the root itself and every reply under it. The roots of
-      // posts the hydrator loaded are known (null in `roots` = look it up; posts we do not
-      // store can only be muted as roots).
-      const roots = uris.map((uri) => knownRoot(state, uri))
-      const res = await sql<{ kind: 'bookmarked' | 'threadMuted'; uri: string }>`
-        select 'bookmarked' as kind, subject_uri as uri
-          from bookmark where owner_did = ${viewer} and subject_uri = any(${uris}::text[])
-        union all
-        select 'threadMuted', u.uri
-          from unnest(${uris}::text[], ${roots}::text[]) u(uri, root)
-          join mute_thread mt on mt.muter_did = ${viewer} and mt.root_uri = coalesce(
-            u.root, (select p.reply_root_uri from post p where p.uri = u.uri), u.uri)
-      `.execute(db)
-      for (const uri of uris) out.set(uri, { bookmarked: false, threadMuted: false })
-      for (const row of res.rows) {
-        const view = out.get(row.uri)
-        if (view) view[row.kind] = true
-      }
-      return out
-    },
+    viewerState: (viewer, dids, uris, state) => loadViewerState(db, viewer, dids, uris, state),
+    profiles: async (viewer, dids) => (await loadViewerState(db, viewer, dids, [])).profiles,
+    posts: async (viewer, uris, state) => (await loadViewerState(db, viewer, [], uris, state)).posts,
   }
 }
 
 type Row = { kind: 'muted' | 'subscribed' | 'bookmarked' | 'threadMuted'; key: string; post: boolean | null; reply: boolean | null }
 
-/** Both sides in one round trip: what a feed page needs (the hydrator asks for both at once). */
-async function viewerStateBoth(db: Db, viewer: string, dids: string[], uris: string[], state: HydrationState) {
+/**
+ * Both sides in one round trip (a side asked with no keys costs nothing): profiles muted
+ * directly or through a muted list, activity subscriptions; posts bookmarked, threads muted.
+ */
+async function loadViewerState(db: Db, viewer: string, dids: string[], uris: string[], state?: HydrationState) {
   const profiles = new Map<string, Partial<ProfileViewerState>>()
   const posts = new Map<string, Partial<PostViewerState>>()
   for (const did of dids) profiles.set(did, { muted: false })
   for (const uri of uris) posts.set(uri, { bookmarked: false, threadMuted: false })
   if (dids.length === 0 && uris.length === 0) return { profiles, posts }
+  // A thread is muted by its root: the root itself and every reply under it. The roots of
+  // posts the hydrator loaded are known (null in `roots` = look it up; posts we do not store
+  // can only be muted as roots).
   const roots = uris.map((uri) => knownRoot(state, uri))
   const res = await sql<Row>`
     select 'muted' as kind, subject_did as key, null::boolean as post, null::boolean as reply
