@@ -14,7 +14,6 @@ import { userInfo } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import pino from 'pino'
-import { getRepoRev } from '../../src/dataplane/actors.js'
 import { getTimelineSkeleton } from '../../src/dataplane/feeds.js'
 import { createReadDb } from '../../src/dataplane/read-db.js'
 import { Hydrator } from '../../src/hydration/hydrator.js'
@@ -60,7 +59,7 @@ for (let i = 0; i < WARMUP + REQUESTS; i++) {
   const t0 = performance.now()
   const items = (await getTimelineSkeleton(readDb.db, viewer, 50)).slice(0, 50)
   const t1 = performance.now()
-  await getRepoRev(readDb.db, viewer)
+  await hydrator.repoRev(viewer)
   const t2 = performance.now()
   const state = await hydrator.hydrateFeedItems(items, viewer)
   const t3 = performance.now()

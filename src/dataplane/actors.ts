@@ -42,15 +42,3 @@ export async function getDidsByHandles(db: Db, handles: string[]): Promise<Map<s
   for (const r of res.rows) out.set(r.handle, r.did)
   return out
 }
-
-/**
- * The newest repo rev we indexed for a DID (the atproto-repo-rev response header): the
- * indexer keeps it in actor.repo_rev from every stream commit, deletes and profile updates
- * included. Null when no commit of theirs came through the stream (only backfilled records,
- * which carry no rev): then the header is left out, which PROTOCOL.md calls safe; a guess
- * from the newest records would miss later deletes and make the PDS splice in records again.
- */
-export async function getRepoRev(db: Db, did: string): Promise<string | null> {
-  const res = await sql<{ rev: string | null }>`select repo_rev as rev from actor where did = ${did}`.execute(db)
-  return res.rows[0]?.rev ?? null
-}

@@ -70,7 +70,14 @@ export class Hydrator {
     return this.deps.db
   }
 
-  /** The newest repo rev indexed for `did` (the atproto-repo-rev header), from its actor row. */
+  /**
+   * The newest repo rev we indexed for `did` (the atproto-repo-rev response header), from its
+   * actor row (cached like any other): the indexer keeps actor.repo_rev from every stream
+   * commit, deletes and profile updates included. Null when no commit of theirs came through
+   * the stream (only backfilled records, which carry no rev): then the header is left out,
+   * which PROTOCOL.md calls safe; a guess from the newest records would miss later deletes and
+   * make the PDS splice in records again.
+   */
   async repoRev(did: string): Promise<string | null> {
     const [row] = await this.rows.actors(this.deps.db, [did])
     return row?.repo_rev ?? null
