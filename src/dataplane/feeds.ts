@@ -4,6 +4,7 @@ import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import { type KeysetCursor, keysetAfter } from './pagination.js'
 import type { RepostRow } from './posts.js'
+import type { TimelineCache } from '../hydration/timeline-cache.js'
 
 export interface FeedItemRow {
   /** the repost record itself, when the skeleton read it anyway (the timeline does) */
@@ -38,6 +39,24 @@ export async function getTimelineSkeleton(
   cursor?: KeysetCursor,
   sources?: TimelineSources,
 ): Promise<FeedItemRow[]> {
+  if (sources?.pages) {
+    const follows = await sources.follows(db, viewer)
+    return sources.pages.read(viewer, follows, limit, cursor, {
+      page: (l, c) => queryTimeline(db, viewer, l, c, sources),
+      accountsSince: (accounts, since) => getAccountItemsSince(db, accounts, since),
+    })
+  }
+  return queryTimeline(db, viewer, limit, cursor, sources)
+}
+
+/** The skeleton query itself (see getTimelineSkeleton). */
+async function queryTimeline(
+  db: Db,
+  viewer: string,
+  limit: number,
+  cursor?: KeysetCursor,
+  sources?: TimelineSources,
+): Promise<FeedItemRow[]> {
   const upper = cursor ? Date.parse(cursor.sortAt) : Date.now()
   // With the sources in memory, accounts whose newest item is older than the window are not
   // searched at all (the bound is an upper bound: an account it skips has nothing there).
@@ -64,6 +83,25 @@ export async function getTimelineSkeleton(
 }
 
 /**
+ * Every feed item of `accounts` with key >= `since` (all of them without it): what the
+ * timeline cache rereads for accounts whose items changed (one index range each).
+ */
+export async function getAccountItemsSince(db: Db, accounts: string[], since?: KeysetCursor): Promise<FeedItemRow[]> {
+  if (accounts.length === 0) return []
+  const lower = since ? sql`and (sort_at, uri) >= (${since.sortAt}::timestamptz, ${since.uri})` : sql``
+  const res = await sql<TimelineRow>`
+    with top as (
+      select fi.sort_at, fi.uri, fi.originator_did as originator
+      from unnest(${accounts}::text[]) a(did)
+      cross join lateral (
+        select sort_at, uri, originator_did from feed_item where originator_did = a.did ${lower}
+      ) fi
+    )
+    ${withItemDetails}`.execute(db)
+  return res.rows.map(withRepostRow)
+}
+
+/**
  * What the timeline reads from memory when the read API caches it (src/hydration/row-source.ts;
  * kept current by row-change notifications, migrations/0091).
  */
@@ -72,6 +110,8 @@ export interface TimelineSources {
   follows(db: Db, viewer: string): Promise<Map<string, string>>
   /** per account, an upper bound of its newest feed item's sort_at in ms (null: none) */
   newest(db: Db, dids: string[]): Promise<Map<string, number | null>>
+  /** viewers' newest items held in memory (src/hydration/timeline-cache.ts) */
+  pages?: Pick<TimelineCache, 'read'>
 }
 
 /** Accounts that may have an item at or after `fromMs` (all that have any, without a window). */
@@ -124,13 +164,7 @@ async function timelineRound(db: Db, sources: Sources, limit: number, cursor: Ke
       ? sql`select unnest(${sources.accounts}::text[]) as did`
       : sql`select ${sources.viewer}::text as did union select subject_did from follow where author_did = ${sources.viewer}`
   const window = from ? sql`and sort_at >= ${from}::timestamptz` : sql``
-  // The winners come straight from the index (uri, sort key, and the account whose range it
-  // is: the originator), so no feed_item row is read for them. A post item shows itself; a
-  // repost item shows its subject, read from the repost row (only reposts probe it: the uri
-  // test is a one-time filter because the lateral subquery is kept whole by `offset 0`).
-  // The indexer writes feed_item.post_uri = uri for posts and = the repost's subject for
-  // reposts, with the repost row in one statement; the feed_item fallback only serves a
-  // repost item whose row is somehow missing.
+  // the winners' details: see withItemDetails
   const res = await sql<TimelineRow>`
     with followed as (${followed}), top as (
       select k.sort_at, k.uri, f.did as originator
@@ -144,6 +178,24 @@ async function timelineRound(db: Db, sources: Sources, limit: number, cursor: Ke
       order by k.sort_at desc, k.uri desc
       limit ${limit + 1}
     )
+    ${withItemDetails}`.execute(db)
+  return res.rows.map(withRepostRow)
+}
+
+
+const TOP_KEY = sql.raw(`to_char(top.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`)
+
+/**
+ * The outer select over a `top` (sort_at, uri, originator) set: item type, post and the
+ * repost row. The winners come straight from the index (uri, sort key, and the account whose
+ * range it is: the originator), so no feed_item row is read for them. A post item shows
+ * itself; a repost item shows its subject, read from the repost row (only reposts probe it:
+ * the uri test is a one-time filter because the lateral subquery is kept whole by `offset 0`).
+ * The indexer writes feed_item.post_uri = uri for posts and = the repost's subject for
+ * reposts, with the repost row in one statement; the feed_item fallback only serves a repost
+ * item whose row is somehow missing.
+ */
+const withItemDetails = sql`
     select top.uri,
       case when r.subject_uri is not null then 'repost' else coalesce(fb.type, 'post') end as type,
       coalesce(r.subject_uri, fb.post_uri, top.uri) as "postUri",
@@ -161,10 +213,7 @@ async function timelineRound(db: Db, sources: Sources, limit: number, cursor: Ke
       where r.subject_uri is null and position('/app.bsky.feed.repost/' in top.uri) > 0 and feed_item.uri = top.uri
       offset 0
     ) fb on true
-    order by top.sort_at desc, top.uri desc`.execute(db)
-  return res.rows.map(withRepostRow)
-}
-
+    order by top.sort_at desc, top.uri desc`
 
 type TimelineRow = Omit<FeedItemRow, 'repost'> & {
   r_cid: string | null
@@ -194,7 +243,6 @@ function withRepostRow(row: TimelineRow): FeedItemRow {
   }
 }
 
-const TOP_KEY = sql.raw(`to_char(top.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`)
 
 export type AuthorFeedFilter =
   | 'posts_with_replies'

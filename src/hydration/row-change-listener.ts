@@ -17,7 +17,16 @@ import { listenClientConfig, reconnectDelayMs } from '../db/listen-client.js'
 import type { Config } from '../config.js'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
-import type { RowCache } from './row-cache.js'
+
+/** What an announcement reaches: a cache that drops the announced keys. */
+export interface ChangeSubscriber {
+  invalidate(keys: string[]): void
+  /** drop everything (a key too long to announce, '*') */
+  clear(): void
+  /** the listener is connected (true) or not (false): off and empty while not */
+  setLive(live: boolean): void
+  readonly size: number
+}
 
 
 /** The trigger's channel name for a schema ('appview_rows_' || md5(schema) in SQL). */
@@ -28,9 +37,8 @@ export function rowChangeChannel(schema: string): string {
 export interface RowChangeListenerOptions {
   dbCfg: Config['db']
   log: Logger
-  /** payload kind letter → the cache its keys belong to */
-  /** payload kind letter (p post, r repost, a actor, f follows by, l newest feed item of) → cache */
-  caches: Record<string, RowCache<unknown>>
+  /** payload kind letter (p post, r repost, a actor, f follows by, l feed items of) → caches */
+  caches: Record<string, ChangeSubscriber[]>
 }
 
 export class RowChangeListener {
@@ -69,7 +77,7 @@ export class RowChangeListener {
 
   /** Whether anything is cached: when nothing is, a writer need not wait for invalidations. */
   get holdsRows(): boolean {
-    return Object.values(this.opts.caches).some((c) => c.size > 0)
+    return Object.values(this.opts.caches).some((cs) => cs.some((c) => c.size > 0))
   }
 
   /**
@@ -116,15 +124,17 @@ export class RowChangeListener {
       }
       return
     }
-    const cache = kind ? this.opts.caches[kind] : undefined
-    if (!cache) return this.opts.log.warn({ kind }, 'unknown row-change notification')
-    // '*': a key too long to announce (migrations/0092) — drop everything of that kind
-    if (keys.length === 1 && keys[0] === '*') return cache.clear()
-    cache.invalidate(keys)
+    const caches = kind ? this.opts.caches[kind] : undefined
+    if (!caches) return this.opts.log.warn({ kind }, 'unknown row-change notification')
+    for (const cache of caches) {
+      // '*': a key too long to announce (migrations/0092) — drop everything of that kind
+      if (keys.length === 1 && keys[0] === '*') cache.clear()
+      else cache.invalidate(keys)
+    }
   }
 
   private setLive(live: boolean): void {
-    for (const cache of Object.values(this.opts.caches)) cache.setLive(live)
+    for (const caches of Object.values(this.opts.caches)) for (const cache of caches) cache.setLive(live)
   }
 
   private releaseSyncWaiters(): void {

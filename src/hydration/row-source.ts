@@ -10,7 +10,8 @@ import { getFollowsOf, getNewestItemTimes, type TimelineSources } from '../datap
 import { getPostsWithReferences, getReposts, type PostRow, type RepostRow } from '../dataplane/posts.js'
 import type { Logger } from '../logger.js'
 import { RowCache } from './row-cache.js'
-import { RowChangeListener } from './row-change-listener.js'
+import { RowChangeListener, type ChangeSubscriber } from './row-change-listener.js'
+import { TimelineCache } from './timeline-cache.js'
 
 export interface RowSource {
   /** Posts and what a feed shows with them (getPostsWithReferences' three levels). */
@@ -42,6 +43,8 @@ export class CachedRows implements RowSource {
   readonly followsBy: RowCache<Map<string, string>>
   /** account → an upper bound of its newest feed item's sort_at (ms), null = none */
   readonly newestItem: RowCache<number | null>
+  /** viewers' newest timeline items (the skeleton of their first pages) */
+  readonly timelines: TimelineCache
   readonly listener: RowChangeListener
   readonly timeline: TimelineSources
 
@@ -52,14 +55,40 @@ export class CachedRows implements RowSource {
     // a follow set is a few hundred entries: keep fewer of them
     this.followsBy = new RowCache('follows', Math.max(1, Math.ceil(opts.maxEntries / 20)))
     this.newestItem = new RowCache('newest_items', opts.maxEntries)
+    // a held timeline is up to a few hundred items: one per 50 rows of the other caches
+    this.timelines = new TimelineCache({ maxViewers: Math.ceil(opts.maxEntries / 50) })
+    const timelines = this.timelines
+    const feedItemsOf: ChangeSubscriber = {
+      invalidate: (keys) => timelines.accountsChanged(keys),
+      clear: () => timelines.clear(),
+      setLive: (live) => timelines.setLive(live),
+      get size() {
+        return timelines.size
+      },
+    }
+    const followsOf: ChangeSubscriber = {
+      invalidate: (keys) => timelines.followsChanged(keys),
+      clear: () => timelines.clear(),
+      setLive: (live) => timelines.setLive(live),
+      get size() {
+        return timelines.size
+      },
+    }
     this.listener = new RowChangeListener({
       dbCfg: opts.dbCfg,
       log: opts.log,
-      caches: { p: this.posts, r: this.repostRows, a: this.actorRows, f: this.followsBy, l: this.newestItem } as never,
+      caches: {
+        p: [this.posts],
+        r: [this.repostRows],
+        a: [this.actorRows],
+        f: [this.followsBy, followsOf],
+        l: [this.newestItem, feedItemsOf],
+      } as Record<string, ChangeSubscriber[]>,
     })
     this.timeline = {
       follows: (db, viewer) => this.follows(db, viewer),
       newest: (db, dids) => this.newest(db, dids),
+      pages: this.timelines,
     }
   }
 
@@ -168,7 +197,12 @@ async function cachedByKey<V>(
 
 /** Hit/miss counters and sizes on /metrics, sampled on scrape. */
 export function registerRowCacheMetrics(rows: CachedRows, registry: Registry): void {
-  const caches = [rows.posts, rows.repostRows, rows.actorRows, rows.followsBy, rows.newestItem] as Array<RowCache<unknown>>
+  const caches = [rows.posts, rows.repostRows, rows.actorRows, rows.followsBy, rows.newestItem, rows.timelines] as Array<{
+    name: string
+    hits: number
+    misses: number
+    size: number
+  }>
   new Counter({
     name: 'appview_row_cache_lookups_total',
     help: 'Read-path row cache lookups by table and result (hit, miss)',
