@@ -29,7 +29,16 @@
 // Env: BENCH_DATABASE_URL (default postgres://127.0.0.1:5432/appview_bench), BENCH_USERS,
 // BENCH_AUTHORS, BENCH_FOLLOWS, BENCH_POSTS_PER_AUTHOR, BENCH_REPOSTS, BENCH_SECONDS (open-loop
 // phase, 30), BENCH_CAPACITY_SECONDS (closed-loop phase, 20), BENCH_RATE (400), BENCH_CONCURRENCY, BENCH_REBUILD=1 (regenerate the dataset), BENCH_LOAD_ONLY=1 (only build it),
-// BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. --cpu-prof).
+// BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. --cpu-prof), BENCH_WRITE_RATE
+// (ops/s written through the real indexer in another App during both phases, 20; 0 = none).
+//
+// writes    while the phases run, an indexer in another process (its own App, as the ingest
+//           process is; scripts/bench/timeline-writer.ts) writes BENCH_WRITE_RATE ops/s from the stream's point of view:
+//           40% posts and 10% reposts by accounts drawn with the follows' popularity (the
+//           most followed post most: each such post changes most held timelines), 50% likes
+//           on dataset posts (counter updates). 20 ops/s is ~10× this dataset's own feed-item
+//           rate (4.08 M posts + 1 M reposts over 30 days ≈ 2 per second). The server's caches
+//           see them as they would live ingest's; they are deleted again at the end.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -66,6 +75,8 @@ const CAPACITY_SECONDS = Number(env.BENCH_CAPACITY_SECONDS ?? 20)
 /** the open-loop phase's offered load, requests/s over all clients (the issue's 400 req/s) */
 const RATE = Number(env.BENCH_RATE ?? 400)
 const CONCURRENCY = Number(env.BENCH_CONCURRENCY ?? 32)
+/** ops/s written through the indexer while the phases run */
+const WRITE_RATE = Number(env.BENCH_WRITE_RATE ?? 20)
 const APPVIEW_DID = 'did:web:bench.appview.test'
 const LXM = 'app.bsky.feed.getTimeline'
 const CID = 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm'
@@ -265,6 +276,12 @@ async function backendCpuMs(database: Database): Promise<Map<number, number>> {
   return out
 }
 
+/** Transactions committed in the benchmark's database (the server's statements, and the writer's batches). */
+async function serverStatements(database: Database): Promise<number> {
+  const res = await sql<{ n: string }>`select xact_commit::text as n from pg_stat_database where datname = current_database()`.execute(database.db)
+  return Number(res.rows[0]!.n)
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
@@ -280,6 +297,40 @@ function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN)
   return Math.round(kb / 1024)
+}
+
+/**
+ * Live writes during the measured phases (scripts/bench/timeline-writer.ts): the real indexer
+ * in a process of its own, as the ingest process is, so the server's caches learn of them
+ * only through the row-change announcements, and neither its CPU nor its event loop is
+ * counted as the load generator's. Resolves once it writes; the returned function stops it
+ * (it deletes what it wrote) and gives its report.
+ */
+async function startWriter(rate: number) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot(), 'scripts/bench/timeline-writer.ts')], {
+    cwd: projectRoot(),
+    env: { ...env, BENCH_WRITE_RATE: String(rate), BENCH_WRITER_DATABASE_URL: DB_URL, BENCH_WRITER_SCHEMA: SCHEMA,
+      BENCH_WRITER_AUTHORS: String(P.authors), BENCH_WRITER_POSTS_PER_AUTHOR: String(P.postsPerAuthor) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')))
+  for (let i = 0; !out.includes('writing\n'); i++) {
+    if (child.exitCode !== null || i > 600) throw new Error(`writer did not start: ${out}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  let exited = false
+  child.once('exit', () => (exited = true))
+  return async () => {
+    // a writer that died during the phases made the run's "with writes" figures untrue
+    if (exited) throw new Error(`the writer stopped during the run: ${out}`)
+    const done = new Promise((r) => child.once('exit', r))
+    child.kill('SIGTERM')
+    await done
+    const line = out.split('\n').find((l) => l.startsWith('{'))
+    if (!line) throw new Error(`writer gave no report: ${out}`)
+    return JSON.parse(line) as { posts: number; reposts: number; likes: number; opsPerSecond: number; batchP99Ms: number }
+  }
 }
 
 async function main() {
@@ -407,6 +458,12 @@ async function main() {
     )
     say('warm-up done (every user once)')
 
+    // live writes from another writer during both phases (see the header)
+    const stopWriter =
+      WRITE_RATE > 0
+        ? await startWriter(WRITE_RATE)
+        : undefined
+
     /**
      * One measured phase. Each of the CONCURRENCY clients runs sessions: a random user's first
      * page and, in 40% of sessions, 1–5 pages deeper along the cursor.
@@ -421,6 +478,8 @@ async function main() {
       // enough tokens for this phase at up to 1,000 req/s
       premint(Math.ceil((seconds * 1000) / users.length) + 2)
       const cpuBefore = { server: processCpuMs(server!.pid!), postgres: await backendCpuMs(database), load: process.cpuUsage() }
+      const statementsBefore = await serverStatements(database)
+      await fetch(`${url}/metrics`) // starts the server's event-loop delay histogram afresh
       const first: number[] = []
       const deep: number[] = []
       let items = 0
@@ -468,6 +527,9 @@ async function main() {
       const elapsed = (performance.now() - runStart) / 1000
       const all = [...first, ...deep]
       const cpuAfter = { server: processCpuMs(server!.pid!), postgres: await backendCpuMs(database), load: process.cpuUsage(cpuBefore.load) }
+      const statements = (await serverStatements(database)) - statementsBefore
+      const lagText = await (await fetch(`${url}/metrics`)).text()
+      const lag = (q: string) => Number(new RegExp(`appview_nodejs_eventloop_lag_${q}_seconds (\\S+)`).exec(lagText)?.[1] ?? NaN) * 1000
       let pgCpu = 0
       for (const [pid, ms] of cpuAfter.postgres) pgCpu += ms - (cpuBefore.postgres.get(pid) ?? 0)
       const n = Math.max(1, all.length)
@@ -480,6 +542,10 @@ async function main() {
         errors,
         requestsPerSecond: Math.round(all.length / elapsed),
         serverCpuMsPerRequest: Number(serverCpu.toFixed(2)),
+        // how long the server's event loop was held up (prom-client's monitorEventLoopDelay)
+        serverEventLoopDelayMs: { p50: lag('p50'), p99: lag('p99'), max: lag('max') },
+        // the server's Postgres round trips (each statement is its own transaction)
+        statementsPerRequest: Number((statements / n).toFixed(2)),
         postgresCpuMsPerRequest: Number(postgresCpu.toFixed(2)),
         loadGeneratorCpuMsPerRequest: Number(((cpuAfter.load.user + cpuAfter.load.system) / 1000 / n).toFixed(2)),
         // what two dedicated cores would sustain at this CPU cost per request (server + Postgres)
@@ -496,6 +562,8 @@ async function main() {
     say(`capacity (closed loop): ${capacity.requestsPerSecond} req/s`)
     const atRate = await runPhase(SECONDS, RATE)
     say(`at ${RATE} req/s offered (open loop): p50 ${atRate.all.p50.toFixed(1)} ms, p99 ${atRate.all.p99.toFixed(1)} ms`)
+    const writes = stopWriter ? await stopWriter() : null
+    if (writes) say(`writes during the phases: ${JSON.stringify(writes)}`)
     const rss = peakRssMb(server.pid!)
     // the row cache's hit ratio over the run (src/hydration/row-source.ts metrics)
     const metricsText = await (await fetch(`${url}/metrics`)).text()
@@ -504,7 +572,8 @@ async function main() {
       rowCache[m[1]!] ??= { hit: 0, miss: 0 }
       rowCache[m[1]!]![m[2] as 'hit' | 'miss'] = Number(m[3])
     }
-    say(`row cache lookups: ${JSON.stringify(rowCache)}`)
+    const timelineRereads = Number(/appview_timeline_cache_rereads_total (\d+)/.exec(metricsText)?.[1] ?? 0)
+    say(`row cache lookups: ${JSON.stringify(rowCache)}; timeline rereads ${timelineRereads}`)
 
     // The floor: the same skeleton queries, bare, one at a time.
     const floorFirst: number[] = []
@@ -568,6 +637,7 @@ async function main() {
       capacity,
       atRate,
       peakRssMb: rss,
+      writes,
       rowCache,
       floorFirstPage: summarize(floorFirst),
       floorDeepPage: summarize(floorDeep),
@@ -590,11 +660,15 @@ async function main() {
         `| latency all p50 / p99 | ${f(c.all.p50)} / ${f(c.all.p99)} ms | **${f(o.all.p50)} / ${f(o.all.p99)} ms** |`,
         `| first page p50 / p99 | ${f(c.firstPage.p50)} / ${f(c.firstPage.p99)} ms | ${f(o.firstPage.p50)} / ${f(o.firstPage.p99)} ms |`,
         `| deep page p50 / p99 | ${f(c.deepPage.p50)} / ${f(c.deepPage.p99)} ms | ${f(o.deepPage.p50)} / ${f(o.deepPage.p99)} ms |`,
+        `| server event-loop delay p50 / p99 / max | ${f(c.serverEventLoopDelayMs.p50)} / ${f(c.serverEventLoopDelayMs.p99)} / ${f(c.serverEventLoopDelayMs.max)} ms | ${f(o.serverEventLoopDelayMs.p50)} / ${f(o.serverEventLoopDelayMs.p99)} / ${f(o.serverEventLoopDelayMs.max)} ms |`,
+        `| database transactions per request (server statements + the writer's batches) | ${c.statementsPerRequest} | ${o.statementsPerRequest} |`,
         `| CPU per request: server / Postgres / load generator | ${c.serverCpuMsPerRequest} / ${c.postgresCpuMsPerRequest} / ${c.loadGeneratorCpuMsPerRequest} ms | ${o.serverCpuMsPerRequest} / ${o.postgresCpuMsPerRequest} / ${o.loadGeneratorCpuMsPerRequest} ms |`,
         `| capacity of 2 idle cores at that CPU cost (server + Postgres) | ${c.requestsPerSecondOnTwoIdleCores} req/s | ${o.requestsPerSecondOnTwoIdleCores} req/s |`,
         `| machine load average (1/5/15 min) at the end | ${c.machineLoadAverage.join(' / ')} | ${o.machineLoadAverage.join(' / ')} |`,
         `| items per page (avg) | ${c.avgItemsPerPage} | ${o.avgItemsPerPage} |`,
         `| server peak RSS | ${r.peakRssMb} MB | |`,
+        `| writes through the indexer (another App) during both phases | ${writes ? `${writes.opsPerSecond} ops/s: ${writes.posts} posts, ${writes.reposts} reposts, ${writes.likes} likes` : 'none'} | |`,
+        `| timeline cache: pages from memory / from the skeleton query; rereads of changed accounts (whole run) | ${rowCache.timelines ? `${rowCache.timelines.hit} / ${rowCache.timelines.miss}; ${timelineRereads}` : 'n/a'} | |`,
         `| floor: bare skeleton SQL, first page p50 / p99 | ${f(r.floorFirstPage.p50)} / ${f(r.floorFirstPage.p99)} ms | |`,
         `| floor: bare skeleton SQL, deep page p50 / p99 | ${f(r.floorDeepPage.p50)} / ${f(r.floorDeepPage.p99)} ms | |`,
         `| materialised timeline (${r.materialisedSampleUsers} users, ${r.materialisedRowsPerUser} rows each), first page p50 / p99 | ${f(r.materialisedFloorFirstPage.p50)} / ${f(r.materialisedFloorFirstPage.p99)} ms | |`,

@@ -216,6 +216,15 @@ export function registerRowCacheMetrics(rows: CachedRows, registry: Registry): v
       }
     },
   })
+  new Counter({
+    name: 'appview_timeline_cache_rereads_total',
+    help: 'Held timelines brought up to date by rereading the accounts whose feed items changed',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(rows.timelines.rereads)
+    },
+  })
   new Gauge({
     name: 'appview_row_cache_rows',
     help: 'Rows held by the read-path row cache, by table',

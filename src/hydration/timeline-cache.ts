@@ -53,8 +53,12 @@ interface Entry {
 
 export class TimelineCache {
   readonly name = 'timelines'
+  /** pages answered from memory (after rereading stale accounts, if any) */
   hits = 0
+  /** pages that needed the skeleton query (a first load, an extension, or below the held range) */
   misses = 0
+  /** stale accounts' rereads (one index range per account) */
+  rereads = 0
   private readonly entries = new Map<string, Entry>()
   /** account → viewers whose held timeline merges it */
   private readonly byAccount = new Map<string, Set<string>>()
@@ -219,7 +223,7 @@ export class TimelineCache {
   private async serve(entry: Entry, limit: number, cursor: KeysetCursor | undefined, loader: TimelineLoader): Promise<FeedItemRow[]> {
     let loaded = false
     if (entry.stale.size > 0) {
-      loaded = true
+      this.rereads++
       await this.refresh(entry, loader)
     }
     let start = cursor ? firstOlderThan(entry.items, cursor) : 0
