@@ -529,7 +529,7 @@ async function main() {
       const cpuAfter = { server: processCpuMs(server!.pid!), postgres: await backendCpuMs(database), load: process.cpuUsage(cpuBefore.load) }
       const statements = (await serverStatements(database)) - statementsBefore
       const lagText = await (await fetch(`${url}/metrics`)).text()
-      const lag = (q: string) => Number(new RegExp(`appview_nodejs_eventloop_lag_${q}_seconds (\\S+)`).exec(lagText)?.[1] ?? NaN) * 1000
+      const lag = (q: string) => Number(new RegExp(`^appview_nodejs_eventloop_lag_${q}_seconds (\\S+)`, "m").exec(lagText)?.[1] ?? NaN) * 1000
       let pgCpu = 0
       for (const [pid, ms] of cpuAfter.postgres) pgCpu += ms - (cpuBefore.postgres.get(pid) ?? 0)
       const n = Math.max(1, all.length)
