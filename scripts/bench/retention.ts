@@ -46,18 +46,17 @@ async function seed(db: Database) {
   await sql`insert into local_user (did, added_by) select ${did('i')}, 'operator' from generate_series(0::bigint, ${LOCAL - 1}) i`.execute(k)
   // post i at now − span·i/N (older with i); 30% reply to an older post i + 1 + (i·7919 mod 5000)
   await sql`
-    insert into post (uri, cid, author_did, text, created_at, sort_at, record, reply_parent_uri, reply_parent_cid, reply_root_uri, reply_root_cid)
-    select 'at://' || ${did(`i % ${AUTHORS}`)} || '/app.bsky.feed.post/p' || i, 'bafyreicid', ${did(`i % ${AUTHORS}`)}, 'text ' || i,
+    insert into post (uri, cid, author_did, created_at, sort_at, record, reply_parent_uri, reply_root_uri)
+    select 'at://' || ${did(`i % ${AUTHORS}`)} || '/app.bsky.feed.post/p' || i, 'bafyreicid', ${did(`i % ${AUTHORS}`)},
       now() - ${span} * i / ${POSTS}, now() - ${span} * i / ${POSTS},
       jsonb_build_object('$type', 'app.bsky.feed.post', 'text', 'text ' || i),
-      r.parent, case when r.parent is null then null else 'bafyreicid' end,
-      r.parent, case when r.parent is null then null else 'bafyreicid' end
+      r.parent, r.parent
     from generate_series(0::bigint, ${POSTS - 1}) i,
       lateral (select case when i % 10 < 3 and i + 1 + (i * 7919) % 5000 < ${POSTS}
         then 'at://' || ${did(`(i + 1 + (i * 7919) % 5000) % ${AUTHORS}`)} || '/app.bsky.feed.post/p' || (i + 1 + (i * 7919) % 5000)
         end as parent) r`.execute(k)
   await sql`insert into feed_item (uri, type, post_uri, originator_did, sort_at)
-    select uri, 'post', uri, author_did, sort_at from post`.execute(k)
+    select uri, 'post', null, author_did, sort_at from post`.execute(k)
   await sql`
     insert into repost (uri, cid, author_did, subject_uri, subject_cid, created_at, sort_at)
     select 'at://' || ${did(`i % ${AUTHORS}`)} || '/app.bsky.feed.repost/r' || i, 'bafyreicid', ${did(`i % ${AUTHORS}`)},

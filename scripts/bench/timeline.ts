@@ -168,12 +168,11 @@ async function loadDataset(database: Database, users: LocalUser[]): Promise<void
   // pseudo-random other post (parent = root).
   if (keepPosts) say('posts: kept from the previous build')
   else await sql`
-    insert into post (uri, cid, author_did, text, created_at, indexed_at, sort_at,
-      reply_root_uri, reply_root_cid, reply_parent_uri, reply_parent_cid, record,
+    insert into post (uri, cid, author_did, created_at, indexed_at, sort_at,
+      reply_root_uri, reply_parent_uri, record,
       like_count, repost_count, reply_count, quote_count)
-    select uri, ${CID}::text, did, text, t, t, t,
-      parent, case when parent is null then null else ${CID}::text end,
-      parent, case when parent is null then null else ${CID}::text end,
+    select uri, ${CID}::text, did, t, t, t,
+      parent, parent,
       jsonb_build_object('$type', 'app.bsky.feed.post', 'text', text,
         'createdAt', to_char(t at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
         || case when parent is null then '{}'::jsonb else jsonb_build_object('reply', jsonb_build_object(
@@ -192,7 +191,7 @@ async function loadDataset(database: Database, users: LocalUser[]): Promise<void
     ) s`.execute(db)
   say(`posts: ${total * P.postsPerAuthor} (${Math.round(performance.now() - t0)} ms)`)
   if (!keepPosts) {
-    await sql`insert into feed_item (uri, type, post_uri, originator_did, sort_at) select uri, 'post', uri, author_did, sort_at from post`.execute(db)
+    await sql`insert into feed_item (uri, type, post_uri, originator_did, sort_at) select uri, 'post', null, author_did, sort_at from post`.execute(db)
   }
   say(`post feed items (${Math.round(performance.now() - t0)} ms)`)
 

@@ -191,8 +191,8 @@ const TOP_KEY = sql.raw(`to_char(top.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"H
  * range it is: the originator), so no feed_item row is read for them. A post item shows
  * itself; a repost item shows its subject, read from the repost row (only reposts probe it:
  * the uri test is a one-time filter because the lateral subquery is kept whole by `offset 0`).
- * The indexer writes feed_item.post_uri = uri for posts and = the repost's subject for
- * reposts, with the repost row in one statement; the feed_item fallback only serves a repost
+ * The indexer writes feed_item.post_uri = the repost's subject for reposts (null for posts:
+ * they show their own uri), with the repost row in one statement; the feed_item fallback only serves a repost
  * item whose row is somehow missing.
  */
 const withItemDetails = sql`
@@ -287,10 +287,10 @@ export async function getAuthorFeedSkeleton(
       break
   }
   const res = await sql<FeedItemRow>`
-    select fi.uri, fi.type, fi.post_uri as "postUri", fi.originator_did as "originatorDid",
+    select fi.uri, fi.type, coalesce(fi.post_uri, fi.uri) as "postUri", fi.originator_did as "originatorDid",
       ${FEED_ITEM_KEY} as "sortKey"
     from feed_item fi
-    left join post p on p.uri = fi.post_uri and fi.type = 'post'
+    left join post p on p.uri = fi.uri and fi.type = 'post'
     where fi.originator_did = ${did} ${keysetAfter(cursor, 'fi')} ${where}
     order by fi.sort_at desc, fi.uri desc
     limit ${limit + 1}`.execute(db)

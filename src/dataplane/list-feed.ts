@@ -14,7 +14,7 @@ export async function getListFeedSkeleton(
 ): Promise<FeedItemRow[]> {
   if (members.length === 0) return []
   const res = await sql<FeedItemRow>`
-    select fi.uri, fi.type, fi.post_uri as "postUri", fi.originator_did as "originatorDid",
+    select fi.uri, fi.type, coalesce(fi.post_uri, fi.uri) as "postUri", fi.originator_did as "originatorDid",
       to_char(fi.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "sortKey"
     from unnest(${members}::text[]) m(did)
     cross join lateral (

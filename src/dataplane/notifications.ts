@@ -206,10 +206,13 @@ export async function getNotificationRecords(db: Db, rows: NotificationRow[]): P
         .execute()
         .then((rs) => rs.forEach((r) => out.set(r.uri, r.record))),
     likeUris.length &&
+      // subject_cid is stored for likes of local users' posts, i.e. for every like that
+      // notifies (migrations/0100); the liked post's cid stands in should a row lack it.
       db
-        .selectFrom('like')
-        .select(['uri', 'subject_uri', 'subject_cid', 'created_at'])
-        .where('uri', 'in', likeUris)
+        .selectFrom('like as l')
+        .leftJoin('post as p', (j) => j.onRef('p.uri', '=', 'l.subject_uri').on('l.subject_cid', 'is', null))
+        .select(['l.uri', 'l.subject_uri', sql<string>`coalesce(l.subject_cid, p.cid)`.as('subject_cid'), 'l.created_at'])
+        .where('l.uri', 'in', likeUris)
         .execute()
         .then((rs) =>
           rs.forEach((r) =>

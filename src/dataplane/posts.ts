@@ -11,9 +11,7 @@ export interface PostRow {
   indexed_at: Date
   sort_at: Date
   reply_root_uri: string | null
-  reply_root_cid: string | null
   reply_parent_uri: string | null
-  reply_parent_cid: string | null
   embed_kind: string | null
   embed_record_uri: string | null
   record: unknown
@@ -35,7 +33,7 @@ export interface RepostRow {
 }
 
 const POST_COLUMNS = sql.raw(`uri, cid, author_did, created_at, indexed_at, sort_at, reply_root_uri,
-  reply_root_cid, reply_parent_uri, reply_parent_cid, embed_kind, embed_record_uri, record,
+  reply_parent_uri, embed_kind, embed_record_uri, record,
   like_count, repost_count, reply_count, quote_count`)
 
 export async function getPosts(db: Db, uris: string[]): Promise<PostRow[]> {

@@ -120,15 +120,16 @@ const TAGS = sql.raw(`(
 function conditions(s: PostSearch): RawBuilder<unknown>[] {
   const c: RawBuilder<unknown>[] = []
   const any = (xs?: string[]) => (xs && xs.length > 0 ? xs : undefined)
-  if (s.query) c.push(sql`to_tsvector('simple', p.text) @@ websearch_to_tsquery('simple', ${s.query})`)
+  if (s.query) c.push(sql`to_tsvector('simple', p.record->>'text') @@ websearch_to_tsquery('simple', ${s.query})`)
   if (any(s.authors)) c.push(sql`p.author_did = any(${s.authors}::text[])`)
   if (any(s.excludeAuthors)) c.push(sql`p.author_did <> all(${s.excludeAuthors}::text[])`)
   if (any(s.mentions)) c.push(sql`${MENTIONS} && ${s.mentions}::text[]`)
   if (any(s.excludeMentions)) c.push(sql`not (${MENTIONS} && ${s.excludeMentions}::text[])`)
   if (any(s.hashtags)) c.push(sql`${TAGS} && ${s.hashtags!.map((t) => t.toLowerCase())}::text[]`)
   if (any(s.excludeHashtags)) c.push(sql`not (${TAGS} && ${s.excludeHashtags!.map((t) => t.toLowerCase())}::text[])`)
-  if (any(s.languages)) c.push(sql`p.langs && ${s.languages}::text[]`)
-  if (any(s.excludeLanguages)) c.push(sql`not coalesce(p.langs && ${s.excludeLanguages}::text[], false)`)
+  // langs live in the record (migrations/0100): ?| is "any of these strings is an element".
+  if (any(s.languages)) c.push(sql`(p.record->'langs') ?| ${s.languages}::text[]`)
+  if (any(s.excludeLanguages)) c.push(sql`not coalesce((p.record->'langs') ?| ${s.excludeLanguages}::text[], false)`)
   if (any(s.urls)) c.push(sql`${LINKS} && ${s.urls}::text[]`)
   if (any(s.excludeUrls)) c.push(sql`not (${LINKS} && ${s.excludeUrls}::text[])`)
   const hosts = (xs?: string[]) => xs?.map((d) => d.toLowerCase().replace(/^www\./, ''))
@@ -222,13 +223,13 @@ async function recentFromMatches(
     const cap = Math.max(5_000, Math.floor(Number(est.rows[0]?.n ?? 0) * 0.005))
     const count = await sql<{ n: number }>`
       select count(*)::int as n from (
-        select 1 from post p where to_tsvector('simple', p.text) @@ websearch_to_tsquery('simple', ${s.query})
+        select 1 from post p where to_tsvector('simple', p.record->>'text') @@ websearch_to_tsquery('simple', ${s.query})
         limit ${cap + 1}) x`.execute(tx)
     if ((count.rows[0]?.n ?? 0) > cap) return undefined
     const rest = conditions({ ...s, query: undefined })
     const res = await sql<{ uri: string; sortKey: string }>`
       with m as materialized (
-        select p.uri from post p where to_tsvector('simple', p.text) @@ websearch_to_tsquery('simple', ${s.query})
+        select p.uri from post p where to_tsvector('simple', p.record->>'text') @@ websearch_to_tsquery('simple', ${s.query})
       )
       select p.uri, ${SORT_KEY} as "sortKey"
       from m join post p on p.uri = m.uri join actor a on a.did = p.author_did

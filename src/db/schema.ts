@@ -37,18 +37,14 @@ export interface PostTable {
   cid: string
   author_did: string
   rev: string | null
-  text: ColumnType<string, string | undefined, string>
   created_at: Timestamp
   indexed_at: DefaultTimestamp
   sort_at: Timestamp
+  /** text, langs and the reply/quote CIDs are read from `record` (migrations/0100) */
   reply_root_uri: string | null
-  reply_root_cid: string | null
   reply_parent_uri: string | null
-  reply_parent_cid: string | null
   embed_kind: string | null
   embed_record_uri: string | null
-  embed_record_cid: string | null
-  langs: string[] | null
   record: Json
   like_count: Counter
   repost_count: Counter
@@ -72,8 +68,12 @@ export interface RepostTable extends SubjectRecordTable {
   /** the author is a local user (migrations/0070): the author indexes hold only these */
   by_local: ColumnType<boolean, boolean | undefined, boolean>
 }
-/** A like: a repost's shape without the record's own cid (read by nothing, not stored). */
-export type LikeTable = Omit<RepostTable, 'cid'>
+/**
+ * A like: a repost's shape without the record's own cid (read by nothing, not stored), and
+ * subject_cid only for likes of a local user's post (their notifications rebuild the record;
+ * null otherwise, migrations/0100).
+ */
+export type LikeTable = Omit<RepostTable, 'cid' | 'subject_cid'> & { subject_cid: string | null }
 export interface FollowTable extends SubjectRecordTable {
   subject_did: string
 }
@@ -82,7 +82,8 @@ export type BlockTable = FollowTable
 export interface FeedItemTable {
   uri: string
   type: 'post' | 'repost'
-  post_uri: string
+  /** the repost's subject; null for a post item (its own uri), migrations/0100 */
+  post_uri: string | null
   originator_did: string
   sort_at: Timestamp
 }

@@ -9,6 +9,8 @@
 // events were applied one by one. Only a local user's follow or unfollow changes the filter
 // (on commit), so such an event ends its batch, and events arriving while one is uncommitted
 // wait undecided in the queue and are judged when their batch is formed, after it committed.
+// (A new follow of an account already tracked, with no change pending, changes nothing and
+// is judged like any other event: see changesFilter.)
 // (A followee's post arriving right after the follow is kept, not dropped.) Otherwise an
 // event is judged on arrival, and the ≈85% the filter drops never enter the queue.
 // The cursor committed with a batch is the highest time_us seen when the batch's last event
@@ -31,6 +33,7 @@ import { decompressJetstreamFrame, FrameTooLargeError, zstdDecoderName } from '.
 import { IngestMetrics } from './metrics.js'
 import type { IndexOp, OpContext } from './ops.js'
 import { MAX_EVENT_BYTES, parseFrame, type EventKind, type ParsedFrame, type SkipReason } from './parse.js'
+import { subjectDid } from './records/subjects.js'
 
 /** What the consumer needs of the indexer (ctx.indexer, owned by the indexer module). */
 export interface BatchIndexer {
@@ -44,6 +47,7 @@ export interface BatchIndexer {
 export interface OpFilter {
   wants(op: IndexOp): boolean
   isLocalUser(did: string): boolean
+  isTracked(did: string): boolean
 }
 
 export interface IngestConsumerDeps {
@@ -403,13 +407,22 @@ export class IngestConsumer implements Component {
     this.keptByAuthor.set(p.op.did, (this.keptByAuthor.get(p.op.did) ?? 0) + 1)
   }
 
-  /** A local user's follow or unfollow: the followee's tracking may change on commit. */
+  /**
+   * A local user's follow or unfollow: the followee's tracking may change on commit. Not a
+   * new follow of an account already tracked, while no other change is pending: committing
+   * it tracks what is tracked (the filter stays as it is), so what comes after it is judged
+   * on arrival as usual instead of waiting for its commit. With a change pending (an
+   * unfollow ahead of it may untrack the followee, and this follow track it again) it waits
+   * like any other.
+   */
   private changesFilter(op: IndexOp): boolean {
-    return (
-      (op.kind === 'create' || op.kind === 'update' || op.kind === 'delete') &&
-      op.collection === 'app.bsky.graph.follow' &&
-      this.deps.filter.isLocalUser(op.did)
-    )
+    if (op.kind !== 'create' && op.kind !== 'update' && op.kind !== 'delete') return false
+    if (op.collection !== 'app.bsky.graph.follow' || !this.deps.filter.isLocalUser(op.did)) return false
+    if (op.kind === 'create' && this.filterChanges === 0) {
+      const followee = subjectDid(op.record)
+      if (followee !== undefined && this.deps.filter.isTracked(followee)) return false
+    }
+    return true
   }
 
   /** Retry a database step with backoff until it succeeds (or, when stopping, fail once). */

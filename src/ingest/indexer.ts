@@ -226,6 +226,12 @@ export class Indexer {
     skippedBefore = 0,
   ): Promise<{ outcomes: Array<Outcome | Skip>; effects: BatchEffects }> {
     return this.opts.db.transaction(async (tx) => {
+      // A batch's lookups are point probes of hot indexes (tracked DIDs, actors, posts by
+      // key). At the default random_page_cost (4.0, a disk seek) the planner prices a few
+      // hundred probes above hashing the whole table and seq-scans tracked_did and actor for
+      // every large batch (auto_explain, docs/BENCHMARKS.md 2026-11-28); 1.1 is the usual
+      // setting for data in memory or on SSD. This transaction only.
+      await sql`set local random_page_cost = 1.1`.execute(tx)
       const effects = emptyEffects()
       const env: IndexEnv = {
         isLocalUser: (did) => this.opts.liveFilter.isLocalUser(did),
@@ -482,10 +488,13 @@ async function recordRepoRevs(tx: DbTx, prepared: Prepared[], outcomes: Array<Ou
   if (newest.size === 0) return
   const dids = [...newest.keys()].sort()
   const revs = dids.map((did) => newest.get(did)!)
+  // `actor.did = any(…)`: the rows are found through the primary key; with the join alone the
+  // planner hashes the whole actor table once a batch names a few hundred DIDs (auto_explain).
   await sql`
     update actor set repo_rev = v.rev
     from unnest(${dids}::text[], ${revs}::text[]) as v(did, rev)
-    where actor.did = v.did and (actor.repo_rev is null or actor.repo_rev < v.rev)
+    where actor.did = v.did and actor.did = any(${dids}::text[])
+      and (actor.repo_rev is null or actor.repo_rev < v.rev)
   `.execute(tx)
 }
 

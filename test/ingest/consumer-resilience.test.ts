@@ -38,7 +38,7 @@ async function ingest(urls: string[], opts: Parameters<typeof startIngest>[1]['j
 }
 
 async function postsOf(did: string, text: string) {
-  return t.db.selectFrom('post').select('uri').where('author_did', '=', did).where('text', '=', text).execute()
+  return t.db.selectFrom('post').select('uri').where('author_did', '=', did).where(sql`record->>'text'`, '=', text).execute()
 }
 
 async function reconnects(c: IngestConsumer, reason: string): Promise<number> {
@@ -133,7 +133,7 @@ describe('ingest resilience', () => {
       await sql`alter table feed_item_away rename to feed_item`.execute(t.db)
       renamedBack = true
       await c.waitForCursor(burst[burst.length - 1].time_us, 60_000)
-      const n = await t.db.selectFrom('post').select(sql<string>`count(*)`.as('n')).where('author_did', '=', local).where('text', 'like', 'burst %').executeTakeFirstOrThrow()
+      const n = await t.db.selectFrom('post').select(sql<string>`count(*)`.as('n')).where('author_did', '=', local).where(sql`record->>'text'`, 'like', 'burst %').executeTakeFirstOrThrow()
       expect(Number(n.n)).toBe(2_000)
     } finally {
       if (!renamedBack) await sql`alter table feed_item_away rename to feed_item`.execute(t.db)

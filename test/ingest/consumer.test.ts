@@ -1,5 +1,6 @@
 // Live ingest end to end: TestJetstream (zstd frames) → consumer → live filter → indexer →
 // Postgres, asserting what a user of the instance would see in the database.
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { IngestConsumer } from '../../src/ingest/consumer.js'
 import { createTestApp, type TestApp } from '../_util/app.js'
@@ -63,7 +64,7 @@ describe('ingest consumer', () => {
     const local = newDid()
     await t.ctx.indexer.trackLocalUser(local, 'operator')
     const [e] = await pushAndCommit(postEvent(local, { text: 'compressed hello' }))
-    const row = await t.db.selectFrom('post').select(['text', 'author_did']).where('uri', '=', postUri(local, e.commit!.rkey)).executeTakeFirst()
+    const row = await t.db.selectFrom('post').select([sql<string>`record->>'text'`.as('text'), 'author_did']).where('uri', '=', postUri(local, e.commit!.rkey)).executeTakeFirst()
     expect(row).toEqual({ text: 'compressed hello', author_did: local })
   })
 
@@ -171,6 +172,31 @@ describe('ingest consumer', () => {
     expect(rows).toEqual([{ uri: postUri(author, post.commit!.rkey) }])
   })
 
+  it('judges what follows a new follow of an account already tracked without waiting for its commit; after an unfollow it waits', async () => {
+    const [first, second, third] = [newDid(), newDid(), newDid()]
+    const author = newDid()
+    for (const did of [first, second, third]) await t.ctx.indexer.trackLocalUser(did, 'operator')
+    const [followed] = await pushAndCommit(followEvent(first, author))
+    const batches = async () => metricValue(await t.app.metrics.text(), 'appview_ingest_batch_commit_seconds_count')
+    // The second follow changes nothing the filter knows: the author's post after it is
+    // judged on arrival and both commit in one batch.
+    const before = await batches()
+    const [, kept] = await pushAndCommit(followEvent(second, author), postEvent(author, { text: 'after the second follow' }))
+    expect(await batches()).toBe(before + 1)
+    // Behind a pending unfollow the same kind of follow waits for it: both followers leave
+    // (the author is untracked), then a third follows again and the post after it is kept.
+    const secondFollow = (await t.db.selectFrom('follow').select('uri').where('author_did', '=', second).executeTakeFirstOrThrow()).uri
+    const [, , , again] = await pushAndCommit(
+      deleteEvent(first, 'app.bsky.graph.follow', followed.commit!.rkey),
+      deleteEvent(second, 'app.bsky.graph.follow', secondFollow.split('/').pop()!),
+      followEvent(third, author),
+      postEvent(author, { text: 'after the third follow' }),
+    )
+    const rows = await t.db.selectFrom('post').select('uri').where('author_did', '=', author).orderBy('uri').execute()
+    expect(rows.map((r) => r.uri).sort()).toEqual([postUri(author, kept.commit!.rkey), postUri(author, again.commit!.rkey)].sort())
+    expect(t.ctx.liveFilter.isTracked(author)).toBe(true)
+  })
+
   it("applies a stranger's like and unlike of a local user's post arriving together as a pair", async () => {
     const local = newDid()
     const stranger = newDid()
@@ -234,7 +260,7 @@ describe('ingest consumer', () => {
     for (const reason of ['invalid_json', 'decompress_failed', 'invalid_time_us', 'invalid_did', 'unknown_kind', 'unknown_collection', 'invalid_rkey', 'oversized']) {
       expect(skipped(after, reason) - skipped(before, reason), reason).toBe(1)
     }
-    const posts = await t.db.selectFrom('post').select(['uri', 'text']).where('author_did', '=', local).execute()
+    const posts = await t.db.selectFrom('post').select(['uri', sql<string>`record->>'text'`.as('text')]).where('author_did', '=', local).execute()
     expect(posts).toEqual([{ uri: postUri(local, good.commit!.rkey), text: 'still flowing' }])
     expect(posts.some((p) => p.uri === postUri(local, bad.commit!.rkey))).toBe(false)
   })

@@ -36,13 +36,15 @@ const apply = (its: IndexItem[], cursor?: { id: string; timeUs: number }) => t.c
 const ops = (list: IndexOp[], startUs = Date.now() * 1000) => items(list, { startUs })
 
 async function postRow(uri: string) {
-  return t.db.selectFrom('post').selectAll().where('uri', '=', uri).executeTakeFirst()
+  // text is read from the record (no column of its own: migrations/0100)
+  return t.db.selectFrom('post').selectAll().select(sql<string>`record->>'text'`.as('text')).where('uri', '=', uri).executeTakeFirst()
 }
 async function actor(did: string) {
   return t.db.selectFrom('actor').selectAll().where('did', '=', did).executeTakeFirst()
 }
 async function feedItems(postUri: string) {
-  return t.db.selectFrom('feed_item').selectAll().where('post_uri', '=', postUri).orderBy('uri').execute()
+  // A post item stores post_uri null (its own uri: migrations/0100); readers coalesce.
+  return t.db.selectFrom('feed_item').selectAll().where(sql`coalesce(post_uri, uri)`, '=', postUri).orderBy('uri').execute()
 }
 async function notifications(recipient: string) {
   return t.db
@@ -58,7 +60,7 @@ async function notifications(recipient: string) {
 async function snapshot(dids: string[]) {
   const tables = {
     actor: sql`select did, handle, display_name, profile_cid, followers_count, follows_count, posts_count, status from actor where did = any(${dids}) order by did`,
-    post: sql`select uri, cid, rev, text, created_at, indexed_at, sort_at, reply_parent_uri, embed_record_uri, like_count, repost_count, reply_count, quote_count from post where author_did = any(${dids}) order by uri`,
+    post: sql`select uri, cid, rev, record->>'text' as text, created_at, indexed_at, sort_at, reply_parent_uri, embed_record_uri, like_count, repost_count, reply_count, quote_count from post where author_did = any(${dids}) order by uri`,
     repost: sql`select uri, subject_uri, sort_at from repost where author_did = any(${dids}) order by uri`,
     like: sql`select uri, subject_uri, sort_at from "like" where author_did = any(${dids}) order by uri`,
     follow: sql`select uri, subject_did from follow where author_did = any(${dids}) order by uri`,

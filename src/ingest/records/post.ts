@@ -43,14 +43,13 @@ function columns(record: Record<string, unknown>) {
   let quoted: StrongRef | undefined
   if (embed?.$type === 'app.bsky.embed.record') quoted = embed.record as StrongRef
   else if (embed?.$type === 'app.bsky.embed.recordWithMedia') quoted = (embed.record as { record?: StrongRef }).record
-  const langs = Array.isArray(record.langs) ? (record.langs as string[]) : null
+  // Text, langs and the refs' CIDs are not copied into columns: readers take them from the
+  // record (migrations/0100).
   return {
-    text: typeof record.text === 'string' ? record.text : '',
     replyRoot: reply?.root,
     replyParent: reply?.parent,
     embedKind: (embed?.$type && EMBED_KINDS[embed.$type]) || null,
     quoted,
-    langs,
   }
 }
 
@@ -83,17 +82,14 @@ export const postProcessor: RecordProcessor = {
     const { rows } = await sql<{ n: number }>`
       with ins as (
         insert into post (
-          uri, cid, author_did, rev, text, created_at, indexed_at, sort_at,
-          reply_root_uri, reply_root_cid, reply_parent_uri, reply_parent_cid,
-          embed_kind, embed_record_uri, embed_record_cid, langs, record,
+          uri, cid, author_did, rev, created_at, indexed_at, sort_at,
+          reply_root_uri, reply_parent_uri, embed_kind, embed_record_uri, record,
           like_count, repost_count, reply_count, quote_count
         )
-        select ${input.uri}, ${input.cid}, ${input.did}, ${input.rev}, ${c.text},
+        select ${input.uri}, ${input.cid}, ${input.did}, ${input.rev},
                ${t.createdAt}, ${t.indexedAt}, ${t.sortAt},
-               ${c.replyRoot?.uri ?? null}, ${c.replyRoot?.cid ?? null},
-               ${c.replyParent?.uri ?? null}, ${c.replyParent?.cid ?? null},
-               ${c.embedKind}, ${c.quoted?.uri ?? null}, ${c.quoted?.cid ?? null},
-               ${c.langs}::text[], ${JSON.stringify(input.record)}::jsonb,
+               ${c.replyRoot?.uri ?? null}, ${c.replyParent?.uri ?? null},
+               ${c.embedKind}, ${c.quoted?.uri ?? null}, ${JSON.stringify(input.record)}::jsonb,
                (select count(*) from "like" where subject_uri = ${input.uri}),
                (select count(*) from repost where subject_uri = ${input.uri}),
                (select count(*) from post where reply_parent_uri = ${input.uri}),
@@ -109,7 +105,7 @@ export const postProcessor: RecordProcessor = {
         where uri = ${c.quoted?.uri ?? null} and exists (select 1 from ins)
       ), item as (
         insert into feed_item (uri, type, post_uri, originator_did, sort_at)
-        select ins.uri, 'post', ins.uri, ${input.did}, ins.sort_at from ins
+        select ins.uri, 'post', null, ${input.did}, ins.sort_at from ins
         on conflict (uri) do nothing
       ), author as (
         insert into actor (did, posts_count) select ${input.did}, 1 from ins
@@ -135,29 +131,22 @@ export const postProcessor: RecordProcessor = {
       with i as (
         select * from unnest(
           ${c.uris}::text[], ${c.cids}::text[], ${c.dids}::text[], ${c.revs}::text[],
-          ${cols.map((x) => x.text)}::text[],
           ${c.createdAt}::timestamptz[], ${c.indexedAt}::timestamptz[], ${c.sortAt}::timestamptz[],
-          ${cols.map((x) => x.replyRoot?.uri ?? null)}::text[], ${cols.map((x) => x.replyRoot?.cid ?? null)}::text[],
-          ${cols.map((x) => x.replyParent?.uri ?? null)}::text[], ${cols.map((x) => x.replyParent?.cid ?? null)}::text[],
+          ${cols.map((x) => x.replyRoot?.uri ?? null)}::text[],
+          ${cols.map((x) => x.replyParent?.uri ?? null)}::text[],
           ${cols.map((x) => x.embedKind)}::text[],
-          ${cols.map((x) => x.quoted?.uri ?? null)}::text[], ${cols.map((x) => x.quoted?.cid ?? null)}::text[],
-          ${cols.map((x) => (x.langs ? JSON.stringify(x.langs) : null))}::jsonb[],
+          ${cols.map((x) => x.quoted?.uri ?? null)}::text[],
           ${inputs.map((x) => JSON.stringify(x.record))}::jsonb[]
-        ) as t(uri, cid, author_did, rev, text, created_at, indexed_at, sort_at,
-               reply_root_uri, reply_root_cid, reply_parent_uri, reply_parent_cid,
-               embed_kind, embed_record_uri, embed_record_cid, langs, record)
+        ) as t(uri, cid, author_did, rev, created_at, indexed_at, sort_at,
+               reply_root_uri, reply_parent_uri, embed_kind, embed_record_uri, record)
       ), ins as (
         insert into post (
-          uri, cid, author_did, rev, text, created_at, indexed_at, sort_at,
-          reply_root_uri, reply_root_cid, reply_parent_uri, reply_parent_cid,
-          embed_kind, embed_record_uri, embed_record_cid, langs, record,
+          uri, cid, author_did, rev, created_at, indexed_at, sort_at,
+          reply_root_uri, reply_parent_uri, embed_kind, embed_record_uri, record,
           like_count, repost_count, reply_count, quote_count
         )
-        select i.uri, i.cid, i.author_did, i.rev, i.text, i.created_at, i.indexed_at, i.sort_at,
-               i.reply_root_uri, i.reply_root_cid, i.reply_parent_uri, i.reply_parent_cid,
-               i.embed_kind, i.embed_record_uri, i.embed_record_cid,
-               case when i.langs is null then null else array(select jsonb_array_elements_text(i.langs)) end,
-               i.record,
+        select i.uri, i.cid, i.author_did, i.rev, i.created_at, i.indexed_at, i.sort_at,
+               i.reply_root_uri, i.reply_parent_uri, i.embed_kind, i.embed_record_uri, i.record,
                (select count(*) from "like" l where l.subject_uri = i.uri),
                (select count(*) from repost r where r.subject_uri = i.uri),
                (select count(*) from post p where p.reply_parent_uri = i.uri),
@@ -166,8 +155,9 @@ export const postProcessor: RecordProcessor = {
         on conflict (uri) do nothing
         returning uri, author_did, sort_at, reply_parent_uri, embed_record_uri
       ), items as (
+        -- post_uri null: a post item shows itself (readers take coalesce(post_uri, uri)).
         insert into feed_item (uri, type, post_uri, originator_did, sort_at)
-        select uri, 'post', uri, author_did, sort_at from ins
+        select uri, 'post', null, author_did, sort_at from ins
         on conflict (uri) do nothing
       ), authors as (
         insert into actor (did, posts_count) select author_did, count(*)::int from ins group by author_did
