@@ -1,7 +1,7 @@
 // Everything viewer-specific a feed page needs, in one round trip: the viewer's follow and
 // block edges with the accounts shown, and the viewer's like and repost of the posts shown.
 // (The same answers as getRelationships + getViewerPostStates, one query instead of two.)
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { Relationship } from './graph.js'
 import type { ViewerPostState } from './interactions.js'
@@ -9,7 +9,12 @@ import type { ViewerPostState } from './interactions.js'
 export interface ViewerState {
   relationships: Map<string, Relationship>
   posts: Map<string, ViewerPostState>
+  /** rows of the appended branches (kinds of other modules) */
+  other: ViewerStateRow[]
 }
+
+/** A row of the query (its own kinds use key and uri; appended branches may use post/reply). */
+export type ViewerStateRow = { kind: string; key: string; uri: string | null; post: boolean | null; reply: boolean | null }
 
 export async function getViewerState(
   db: Db,
@@ -18,8 +23,10 @@ export async function getViewerState(
   uris: string[],
   /** whom the viewer follows, when the caller holds it (then not queried again) */
   follows?: Map<string, string>,
+  /** union-all branches of other modules' viewer state, in the same round trip (ViewerStateRow columns) */
+  branches: Array<RawBuilder<ViewerStateRow>> = [],
 ): Promise<ViewerState> {
-  const out: ViewerState = { relationships: new Map(), posts: new Map() }
+  const out: ViewerState = { relationships: new Map(), posts: new Map(), other: [] }
   if (dids.length === 0 && uris.length === 0) return out
   if (follows) {
     for (const did of dids) {
@@ -27,46 +34,55 @@ export async function getViewerState(
       if (uri) out.relationships.set(did, { following: uri })
     }
   }
-  // Two fixed SQL texts (each prepared once): with and without the viewer's own follows.
+  // Fixed SQL texts (each prepared once): with and without the viewer's own follows, and
+  // with the same appended branches.
   const following = follows
     ? sql``
-    : sql`select 'following' as kind, subject_did as key, uri from (
+    : sql`select 'following'::text as kind, subject_did::text as key, uri::text, null::boolean as post, null::boolean as reply from (
       select distinct on (subject_did) subject_did, uri from follow
       where author_did = ${viewer} and subject_did = any(${dids}::text[])
       order by subject_did, sort_at desc) f
     union all`
-  const res = await sql<{ kind: string; key: string; uri: string }>`
+  const appended = sql.join(branches.map((b) => sql`union all ${b}`), sql` `)
+  const res = await sql<ViewerStateRow>`
     ${following}
-    select 'followedBy' as kind, author_did as key, uri from (
+    select 'followedBy'::text as kind, author_did::text as key, uri::text, null::boolean as post, null::boolean as reply from (
       select distinct on (author_did) author_did, uri from follow
       where subject_did = ${viewer} and author_did = any(${dids}::text[])
       order by author_did, sort_at desc) g
     union all
-    select 'blocking', subject_did, min(uri) from block
+    select 'blocking', subject_did, min(uri), null, null from block
       where author_did = ${viewer} and subject_did = any(${dids}::text[]) group by subject_did
     union all
-    select 'blockedBy', author_did, min(uri) from block
+    select 'blockedBy', author_did, min(uri), null, null from block
       where subject_did = ${viewer} and author_did = any(${dids}::text[]) group by author_did
     union all
-    select 'like', subject_uri, min(uri) from "like"
+    select 'like', subject_uri, min(uri), null, null from "like"
       where author_did = ${viewer} and by_local and subject_uri = any(${uris}::text[]) group by subject_uri
     union all
-    select 'repost', subject_uri, min(uri) from repost
+    select 'repost', subject_uri, min(uri), null, null from repost
       where author_did = ${viewer} and by_local and subject_uri = any(${uris}::text[]) group by subject_uri
+    ${appended}
   `.execute(db)
   for (const row of res.rows) {
+    if (!OWN_KINDS.has(row.kind)) {
+      out.other.push(row)
+      continue
+    }
     if (row.kind === 'like' || row.kind === 'repost') {
       const state = out.posts.get(row.key) ?? {}
-      state[row.kind] = row.uri
+      state[row.kind] = row.uri!
       out.posts.set(row.key, state)
       continue
     }
     const rel = out.relationships.get(row.key) ?? {}
-    if (row.kind === 'following') rel.following = row.uri
-    else if (row.kind === 'followedBy') rel.followedBy = row.uri
-    else if (row.kind === 'blocking') rel.blocking = row.uri
+    if (row.kind === 'following') rel.following = row.uri!
+    else if (row.kind === 'followedBy') rel.followedBy = row.uri!
+    else if (row.kind === 'blocking') rel.blocking = row.uri!
     else rel.blockedBy = true
     out.relationships.set(row.key, rel)
   }
   return out
 }
+
+const OWN_KINDS = new Set(['following', 'followedBy', 'blocking', 'blockedBy', 'like', 'repost'])

@@ -1,11 +1,12 @@
 // Batched loaders behind every view. Each composite method loads a fixed number of
 // queries whatever the number of items (never one query per item) and returns a
 // HydrationState the pure view functions read.
+import type { RawBuilder } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { FeedItemRow, TimelineSources } from '../dataplane/feeds.js'
 import { getRelationships, type Relationship } from '../dataplane/graph.js'
 import { getViewerPostStates, type ViewerPostState } from '../dataplane/interactions.js'
-import { getViewerState } from '../dataplane/viewer.js'
+import { getViewerState, type ViewerStateRow } from '../dataplane/viewer.js'
 import { getPosts, getTombstoned, type PostRow } from '../dataplane/posts.js'
 import type { ActorInfoSource } from './identity.js'
 import { directRows, type RowSource } from './row-source.js'
@@ -31,6 +32,12 @@ export interface ViewerStateExtension {
    * starterPackViewBasic or labelerView, with $type), for anonymous callers too.
    */
   records?(viewer: string | null, uris: string[]): Promise<Map<string, Record<string, unknown>>>
+  /**
+   * Profiles and posts as union-all branches the hydrator appends to its own viewer-state
+   * query (a feed page: one round trip for all of the viewer's state). Preferred over
+   * `viewerState` when offered.
+   */
+  viewerStateBranches?(viewer: string, dids: string[], uris: string[], state: HydrationState): ViewerStateBranches
   /** profiles and posts together in one round trip (used when a page needs both) */
   viewerState?(
     viewer: string,
@@ -38,6 +45,15 @@ export interface ViewerStateExtension {
     uris: string[],
     state: HydrationState,
   ): Promise<{ profiles: Map<string, Partial<ProfileViewerState>>; posts: Map<string, Partial<PostViewerState>> }>
+}
+
+export type { ViewerStateRow }
+
+export interface ViewerStateBranches {
+  /** `select … union all select …` yielding ViewerStateRow columns, kinds of its own */
+  sql: RawBuilder<ViewerStateRow>
+  /** the extension's answers from the query's rows (rows of other kinds are ignored) */
+  collect(rows: ViewerStateRow[]): { profiles: Map<string, Partial<ProfileViewerState>>; posts: Map<string, Partial<PostViewerState>> }
 }
 
 type ExtResults<T> = Array<Promise<Map<string, Partial<T>> | undefined> | undefined>
@@ -222,15 +238,20 @@ export class Hydrator {
     // relationships and the viewer's likes/reposts in one round trip (whom the viewer follows
     // from memory when the read API holds it)
     const follows = this.rows.timeline ? await this.rows.timeline.follows(this.deps.db, viewer) : undefined
-    const viewerState = getViewerState(this.deps.db, viewer, wantedDids, wantedUris, follows)
+    // extensions that offer query branches join the viewer-state query (one round trip)
+    const branches = this.extensions.map((e) => e.viewerStateBranches?.(viewer, wantedDids, wantedUris, state))
+    const viewerState = getViewerState(this.deps.db, viewer, wantedDids, wantedUris, follows, branches.filter((b) => b !== undefined).map((b) => b.sql))
     const relationships = viewerState.then((v) => v.relationships)
     const postStates = viewerState.then((v) => v.posts)
     // Either half may go unused (nothing to load on that side): never an unhandled rejection;
     // the half that is used still sees the error.
     relationships.catch(() => {})
     postStates.catch(() => {})
-    // extensions that answer both sides at once make one query instead of two
-    const both = this.extensions.map((e) => e.viewerState?.(viewer, wantedDids, wantedUris, state))
+    // the others answer both sides at once in a query of their own
+    const both = this.extensions.map((e, i) => {
+      const b = branches[i]
+      return b ? viewerState.then((v) => b.collect(v.other)) : e.viewerState?.(viewer, wantedDids, wantedUris, state)
+    })
     for (const b of both) b?.catch(() => {})
     const extProfiles: ExtResults<ProfileViewerState> = this.extensions.map((e, i) =>
       both[i] ? both[i].then((r) => r.profiles) : e.profiles?.(viewer, wantedDids),

@@ -2,65 +2,79 @@
 // (Hydrator.extend): profile viewer.muted and viewer.activitySubscription, post
 // viewer.bookmarked and viewer.threadMuted.
 //
-// One query per request for both sides (a feed page asks for both at once), whatever the
-// number of items, with one fixed SQL text (arrays as `= any`) so the read pool prepares it
-// once per connection (see src/dataplane/read-db.ts). It used to be five unprepared queries;
-// on the timeline benchmark planning them cost more than running them.
-import { sql } from 'kysely'
+// No query of its own on a feed page: its branches join the hydrator's viewer-state query
+// (one round trip for all of the viewer's state); alone (profiles or posts only) it is one
+// query. Fixed SQL text (arrays as `= any`) so the read pool prepares it once per connection
+// (see src/dataplane/read-db.ts). It used to be five unprepared queries; on the timeline
+// benchmark planning them cost more than running them.
+import { type RawBuilder, sql } from 'kysely'
 import type { Db } from '../db/database.js'
-import type { ViewerStateExtension } from '../hydration/hydrator.js'
+import type { ViewerStateBranches, ViewerStateExtension, ViewerStateRow } from '../hydration/hydrator.js'
 import type { HydrationState, PostViewerState, ProfileViewerState } from '../hydration/state.js'
 
 /** `db`: the read pool (Hydrator.db), so the statement is prepared. */
 export function appSurfaceViewerState(db: Db): ViewerStateExtension {
   return {
     viewerState: (viewer, dids, uris, state) => loadViewerState(db, viewer, dids, uris, state),
+    viewerStateBranches: (viewer, dids, uris, state) => viewerStateBranches(viewer, dids, uris, state),
     profiles: async (viewer, dids) => (await loadViewerState(db, viewer, dids, [])).profiles,
     posts: async (viewer, uris, state) => (await loadViewerState(db, viewer, [], uris, state)).posts,
   }
 }
-
-type Row = { kind: 'muted' | 'subscribed' | 'bookmarked' | 'threadMuted'; key: string; post: boolean | null; reply: boolean | null }
 
 /**
  * Both sides in one round trip (a side asked with no keys costs nothing): profiles muted
  * directly or through a muted list, activity subscriptions; posts bookmarked, threads muted.
  */
 async function loadViewerState(db: Db, viewer: string, dids: string[], uris: string[], state?: HydrationState) {
-  const profiles = new Map<string, Partial<ProfileViewerState>>()
-  const posts = new Map<string, Partial<PostViewerState>>()
-  for (const did of dids) profiles.set(did, { muted: false })
-  for (const uri of uris) posts.set(uri, { bookmarked: false, threadMuted: false })
-  if (dids.length === 0 && uris.length === 0) return { profiles, posts }
+  const branches = viewerStateBranches(viewer, dids, uris, state)
+  if (dids.length === 0 && uris.length === 0) return branches.collect([])
+  const res = await sql<ViewerStateRow>`select * from (${branches.sql}) s`.execute(db)
+  return branches.collect(res.rows)
+}
+
+/**
+ * The query's union-all branches, rows (kind, key, uri, post, reply), and how their rows
+ * become viewer state: the hydrator may append them to its own viewer-state query, so a
+ * feed page asks Postgres once for all of the viewer's state.
+ */
+function viewerStateBranches(viewer: string, dids: string[], uris: string[], state?: HydrationState): ViewerStateBranches {
   // A thread is muted by its root: the root itself and every reply under it. The roots of
   // posts the hydrator loaded are known (null in `roots` = look it up; posts we do not store
   // can only be muted as roots).
   const roots = uris.map((uri) => knownRoot(state, uri))
-  const res = await sql<Row>`
-    select 'muted' as kind, subject_did as key, null::boolean as post, null::boolean as reply
+  const query: RawBuilder<ViewerStateRow> = sql`
+    select 'muted'::text as kind, subject_did::text as key, null::text as uri, null::boolean as post, null::boolean as reply
       from mute_actor where muter_did = ${viewer} and subject_did = any(${dids}::text[])
     union all
-    select 'muted', subject_did, null, null
+    select 'muted', subject_did, null, null, null
       from mute_list_member where muter_did = ${viewer} and subject_did = any(${dids}::text[])
     union all
-    select 'subscribed', subject_did, post, reply
+    select 'subscribed', subject_did, null, post, reply
       from activity_subscription where subscriber_did = ${viewer} and subject_did = any(${dids}::text[])
     union all
-    select 'bookmarked', subject_uri, null, null
+    select 'bookmarked', subject_uri, null, null, null
       from bookmark where owner_did = ${viewer} and subject_uri = any(${uris}::text[])
     union all
-    select 'threadMuted', u.uri, null, null
+    select 'threadMuted', u.uri, null, null, null
       from unnest(${uris}::text[], ${roots}::text[]) u(uri, root)
       join mute_thread mt on mt.muter_did = ${viewer} and mt.root_uri = coalesce(
-        u.root, (select p.reply_root_uri from post p where p.uri = u.uri), u.uri)
-  `.execute(db)
-  for (const row of res.rows) {
+        u.root, (select p.reply_root_uri from post p where p.uri = u.uri), u.uri)`
+  return { sql: query, collect: (rows) => collect(rows, dids, uris) }
+}
+
+function collect(rows: ViewerStateRow[], dids: string[], uris: string[]) {
+  const profiles = new Map<string, Partial<ProfileViewerState>>()
+  const posts = new Map<string, Partial<PostViewerState>>()
+  for (const did of dids) profiles.set(did, { muted: false })
+  for (const uri of uris) posts.set(uri, { bookmarked: false, threadMuted: false })
+  for (const row of rows) {
     if (row.kind === 'muted' || row.kind === 'subscribed') {
       const view = profiles.get(row.key) ?? { muted: false }
       if (row.kind === 'muted') view.muted = true
       else view.activitySubscription = { post: row.post === true, reply: row.reply === true }
       profiles.set(row.key, view)
-    } else {
+    } else if (row.kind === 'bookmarked' || row.kind === 'threadMuted') {
       const view = posts.get(row.key)
       if (view) view[row.kind] = true
     }
