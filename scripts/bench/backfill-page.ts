@@ -111,11 +111,15 @@ async function main() {
       await sql`insert into tracked_did (did, backfill_state) values (${did}, 'running')`.execute(db)
       const work = pages(did, Date.now() * 1000 - PAGES * 100 * 60_000_000)
       const pds = {
-        // JSON round trip: fresh objects, as a parsed HTTP response would be.
-        listRecords: async (_did: string, collection: string, opts?: { cursor?: string }) =>
-          collection === 'app.bsky.feed.post'
+        // JSON round trip: fresh objects, as a parsed HTTP response would be; answered in a
+        // later turn of the event loop, as a response from the network is (not in the
+        // caller's own microtask run).
+        listRecords: async (_did: string, collection: string, opts?: { cursor?: string }) => {
+          await new Promise((resolve) => setImmediate(resolve))
+          return collection === 'app.bsky.feed.post'
             ? (JSON.parse(JSON.stringify(work[Number(opts?.cursor ?? 0)])) as ListRecordsPage)
-            : { records: [], malformed: 0 },
+            : { records: [], malformed: 0 }
+        },
         getRecord: async () => null,
       }
       const deps = {

@@ -16,7 +16,7 @@ import { PREPARED } from '../db/prepared.js'
 import { errorMessage } from '../errors.js'
 import { INVALID_HANDLE } from '../identity/identity.js'
 import type { Logger } from '../logger.js'
-import type { ApplyBatchOptions } from '../ingest/indexer.js'
+import type { ApplyBatchOptions, PreparedBatch } from '../ingest/indexer.js'
 import type { IndexOp, OpContext, RecordWriteOp } from '../ingest/ops.js'
 import type { ListRecordsPage, RepoRecord } from './pds-client.js'
 import type { BackfillMetrics } from './metrics.js'
@@ -27,8 +27,10 @@ export const PAGE_LIMIT = 100
 
 /** What backfill needs of the indexer (ctx.indexer). */
 export interface BackfillIndexer {
+  /** Validation only (no database): done for the next page while the current one commits. */
+  prepareBatch(items: Array<{ op: IndexOp; ctx: OpContext }>): PreparedBatch
   applyBatch(
-    items: Array<{ op: IndexOp; ctx: OpContext }>,
+    items: Array<{ op: IndexOp; ctx: OpContext }> | PreparedBatch,
     opts?: Pick<ApplyBatchOptions, 'inTransaction' | 'deferFlush'>,
   ): Promise<{ indexed: number; unchanged: number; skipped: number }>
 }
@@ -131,58 +133,35 @@ export async function backfillRepo(
   let pages = 0
   for (const collection of BACKFILL_COLLECTIONS) {
     const state = progress.collections[collection] ?? { done: false }
-    // Pipelined: the next page is fetched while this one is indexed. One page is indexed at
-    // a time (two at once only contend on a 2-core box), so pages and their progress commit
-    // in page order and a resumed job never skips a page.
+    // Pipelined: the next page is fetched, turned into ops and validated while this one is
+    // written. One page is written at a time (two at once only contend on a 2-core box), and
+    // one is fetched ahead (more only makes the PDS compete for the same cores), so pages and
+    // their progress commit in page order and a resumed job never skips a page.
     const fetchPage = (cursor: string | undefined) => {
-      const p = deps.pds.listRecords(did, collection, { cursor, limit: PAGE_LIMIT })
+      const p = deps.pds.listRecords(did, collection, { cursor, limit: PAGE_LIMIT }).then((page) => readPage(deps, did, page, horizon))
       p.catch(() => {}) // observed when awaited; not an unhandled rejection if we stop first
       return p
     }
-    let next: Promise<ListRecordsPage> | undefined = state.done ? undefined : fetchPage(state.cursor)
+    let next: Promise<ReadPage> | undefined = state.done ? undefined : fetchPage(state.cursor)
     while (next) {
       signal?.throwIfAborted()
       const page = await next
-      next = undefined
+      next = page.done ? undefined : fetchPage(page.cursor)
       pages++
-      let newerThanHorizon = 0
-      let malformed = page.malformed
-      let oldest = progress.oldest
-      const items: Array<{ op: IndexOp; ctx: OpContext }> = []
-      for (const rec of page.records) {
-        const createdAt = createdAtOf(rec.value)
-        if (horizon && createdAt && createdAt < horizon) continue
-        newerThanHorizon++
-        const op = toWriteOp(did, rec)
-        if (!op) {
-          malformed++
-          continue
-        }
-        if (createdAt && (!oldest || createdAt.toISOString() < oldest)) oldest = createdAt.toISOString()
-        items.push({ op, ctx: { source: 'backfill' } })
-      }
-      // Newest first (by rkey, i.e. creation order): once a page ends in a record older than
-      // the horizon, every later page is older too. Back-dated records inside a page are
-      // skipped individually above.
-      const lastCreated = page.records.length > 0 ? createdAtOf(page.records[page.records.length - 1]!.value) : undefined
-      const pastHorizon =
-        horizon !== null && page.records.length > 0 && (newerThanHorizon === 0 || (lastCreated !== undefined && lastCreated < horizon))
-      // A short page is the last one: no need to ask for an empty one after it.
-      const done = pastHorizon || !page.cursor || page.records.length + page.malformed < PAGE_LIMIT
-      if (!done) next = fetchPage(page.cursor)
+      const oldest = page.oldest !== null && (progress.oldest === null || page.oldest < progress.oldest) ? page.oldest : progress.oldest
       // The progress after this page, saved in the page's transaction (computed again if the
       // transaction is retried; adopted once it commits).
       let after: { progress: Progress; indexed: number } | undefined
       const pageProgress = (counts: { indexed: number; skipped: number }): Progress => ({
         ...progress,
-        collections: { ...progress.collections, [collection]: { cursor: page.cursor, done } },
+        collections: { ...progress.collections, [collection]: { cursor: page.cursor, done: page.done } },
         indexed: progress.indexed + counts.indexed,
-        malformed: progress.malformed + malformed + counts.skipped,
+        malformed: progress.malformed + page.malformed + counts.skipped,
         oldest,
-        horizonReached: progress.horizonReached || pastHorizon,
+        horizonReached: progress.horizonReached || page.pastHorizon,
       })
-      if (items.length > 0) {
-        const res = await deps.indexer.applyBatch(items, {
+      if (page.batch) {
+        const res = await deps.indexer.applyBatch(page.batch, {
           deferFlush: true,
           inTransaction: async (tx, counts) => {
             after = { progress: pageProgress(counts), indexed: counts.indexed }
@@ -249,6 +228,55 @@ export async function backfillRepo(
     pages,
     reachedHorizon,
     horizonReached: progress.horizonReached,
+  }
+}
+
+/** A listed page as the walk needs it: its ops (validated), where it ends, what it holds. */
+interface ReadPage {
+  cursor?: string
+  /** Validated ops, undefined when the page has none to index. */
+  batch?: PreparedBatch
+  /** Entries that are not this repo's records (plus those the client dropped). */
+  malformed: number
+  /** The oldest createdAt among the page's ops (ISO), null when none. */
+  oldest: string | null
+  pastHorizon: boolean
+  /** The walk of this collection ends with this page. */
+  done: boolean
+}
+
+function readPage(deps: Pick<BackfillRepoDeps, 'indexer'>, did: string, page: ListRecordsPage, horizon: Date | null): ReadPage {
+  let newerThanHorizon = 0
+  let malformed = page.malformed
+  let oldest: string | null = null
+  const items: Array<{ op: IndexOp; ctx: OpContext }> = []
+  for (const rec of page.records) {
+    const createdAt = createdAtOf(rec.value)
+    if (horizon && createdAt && createdAt < horizon) continue
+    newerThanHorizon++
+    const op = toWriteOp(did, rec)
+    if (!op) {
+      malformed++
+      continue
+    }
+    if (createdAt && (!oldest || createdAt.toISOString() < oldest)) oldest = createdAt.toISOString()
+    items.push({ op, ctx: { source: 'backfill' } })
+  }
+  // Newest first (by rkey, i.e. creation order): once a page ends in a record older than
+  // the horizon, every later page is older too. Back-dated records inside a page are
+  // skipped individually above.
+  const lastCreated = page.records.length > 0 ? createdAtOf(page.records[page.records.length - 1]!.value) : undefined
+  const pastHorizon =
+    horizon !== null && page.records.length > 0 && (newerThanHorizon === 0 || (lastCreated !== undefined && lastCreated < horizon))
+  // A short page is the last one: no need to ask for an empty one after it.
+  const done = pastHorizon || !page.cursor || page.records.length + page.malformed < PAGE_LIMIT
+  return {
+    cursor: page.cursor,
+    batch: items.length > 0 ? deps.indexer.prepareBatch(items) : undefined,
+    malformed,
+    oldest,
+    pastHorizon,
+    done,
   }
 }
 

@@ -18,6 +18,17 @@ const MARKER = '/* prepared */'
 /** Put first in a fixed-text statement: this pool then prepares it once per connection. */
 export const PREPARED = sql.raw(MARKER)
 
+const WITH_NEXT_MARKER = '/* with next */'
+/**
+ * Put first in a parameterless `set local …`: this pool holds it back and sends it with the
+ * next statement, in the same round trip when that one has no parameters either (one
+ * simple-protocol query, e.g. `set local synchronous_commit = off; commit`), else just
+ * before it. Kysely's `begin` is held the same way, so a transaction's opening `set local`
+ * travels with it. Nothing the server does changes: the statements run in the same order,
+ * only fewer round trips carry them. On any other pool the statement runs where it stands.
+ */
+export const WITH_NEXT = sql.raw(WITH_NEXT_MARKER)
+
 const names = new Map<string, string>()
 
 function statementName(text: string): string {
@@ -57,11 +68,31 @@ export function preparingPool(pool: pg.Pool): pg.Pool {
 }
 
 function naming(client: pg.PoolClient): pg.PoolClient {
-  const query = (text: unknown, values?: unknown[]) => {
+  const send = (text: unknown, values?: unknown[]) => {
     if (typeof text === 'string' && Array.isArray(values) && text.startsWith(MARKER)) {
       return client.query({ name: statementName(text), text, values })
     }
-    return (client.query as (...a: unknown[]) => unknown)(text, values)
+    return (client.query as (...a: unknown[]) => Promise<unknown>)(text, values)
+  }
+  // Statements held back until the next one (WITH_NEXT, and `begin`).
+  let held: string[] = []
+  const query = (text: unknown, values?: unknown[]): unknown => {
+    const bare = typeof text === 'string' && (values === undefined || values.length === 0)
+    if (bare && (text.startsWith(WITH_NEXT_MARKER) || /^\s*begin\s*$/i.test(text))) {
+      held.push(text)
+      const command = text.startsWith(WITH_NEXT_MARKER) ? 'SET' : 'BEGIN'
+      return Promise.resolve({ command, rowCount: null, rows: [], fields: [] })
+    }
+    if (held.length === 0) return send(text, values)
+    const before = held
+    held = []
+    if (bare) {
+      // One simple query: pg answers with one result per statement; the caller gets its own.
+      return (client.query(`${before.join('; ')}; ${text}`) as Promise<unknown>).then((r) =>
+        Array.isArray(r) ? r[r.length - 1] : r,
+      )
+    }
+    return (client.query(before.join('; ')) as Promise<unknown>).then(() => send(text, values))
   }
   return new Proxy(client, {
     get(target, prop, receiver) {

@@ -17,6 +17,7 @@ import type { Lexicons } from '@atproto/lexicon'
 import { isValidDid } from '@atproto/syntax'
 import { enqueueBackfill } from '../backfill/enqueue.js'
 import type { Database, DbTx } from '../db/database.js'
+import { WITH_NEXT } from '../db/prepared.js'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { LiveFilter } from './filter.js'
@@ -40,6 +41,20 @@ import { withTimeout } from '../util/with-timeout.js'
 export interface IndexItem {
   op: IndexOp
   ctx: OpContext
+}
+
+/** A batch validated by Indexer.prepareBatch, not yet applied. */
+export class PreparedBatch {
+  /** Set once applyBatch takes it (prepared entries are changed while applying). */
+  applied = false
+  constructor(
+    readonly prepared: Prepared[],
+    readonly skips: Array<{ skip: Skip; op: unknown }>,
+  ) {}
+
+  get size(): number {
+    return this.prepared.length + this.skips.length
+  }
 }
 
 export interface BatchResult {
@@ -118,8 +133,25 @@ export class Indexer {
     this.resolveHandle = resolve
   }
 
-  async applyBatch(items: IndexItem[], opts: ApplyBatchOptions = {}): Promise<BatchResult> {
+  /**
+   * Validates a batch without touching the database, so that a caller with the next batch in
+   * hand can do this while the database works on the current one (a backfill validates page
+   * N+1 while page N's transaction runs). Pass the result to applyBatch; skipped ops are
+   * counted there.
+   */
+  prepareBatch(items: IndexItem[]): PreparedBatch {
     const now = new Date()
+    const prepared: Prepared[] = []
+    const skips: PreparedBatch['skips'] = []
+    for (const item of items) {
+      const p = prepare(item?.op, item?.ctx ?? { source: 'jetstream' }, this.opts.lexicons, now)
+      if (p.type === 'skip') skips.push({ skip: p, op: item?.op })
+      else prepared.push(p)
+    }
+    return new PreparedBatch(prepared, skips)
+  }
+
+  async applyBatch(items: IndexItem[] | PreparedBatch, opts: ApplyBatchOptions = {}): Promise<BatchResult> {
     const result: BatchResult = {
       indexed: 0,
       unchanged: 0,
@@ -128,12 +160,11 @@ export class Indexer {
       notifications: 0,
       newlyTracked: [],
     }
-    const prepared: Prepared[] = []
-    for (const item of items) {
-      const p = prepare(item?.op, item?.ctx ?? { source: 'jetstream' }, this.opts.lexicons, now)
-      if (p.type === 'skip') this.countSkip(result, p, item?.op)
-      else prepared.push(p)
-    }
+    const batch = items instanceof PreparedBatch ? items : this.prepareBatch(items)
+    if (batch.applied) throw new Error('a prepared batch is applied once')
+    batch.applied = true
+    const prepared = batch.prepared
+    for (const { skip, op } of batch.skips) this.countSkip(result, skip, op)
     await this.resolveMissingHandles(prepared)
 
     const started = process.hrtime.bigint()
@@ -230,8 +261,9 @@ export class Indexer {
       // key). At the default random_page_cost (4.0, a disk seek) the planner prices a few
       // hundred probes above hashing the whole table and seq-scans tracked_did and actor for
       // every large batch (auto_explain, docs/BENCHMARKS.md 2026-11-28); 1.1 is the usual
-      // setting for data in memory or on SSD. This transaction only.
-      await sql`set local random_page_cost = 1.1`.execute(tx)
+      // setting for data in memory or on SSD. This transaction only; the write pool sends it
+      // with the transaction's `begin`, in one round trip (WITH_NEXT, src/db/prepared.ts).
+      await sql`${WITH_NEXT} set local random_page_cost = 1.1`.execute(tx)
       const effects = emptyEffects()
       const env: IndexEnv = {
         isLocalUser: (did) => this.opts.liveFilter.isLocalUser(did),
@@ -298,9 +330,6 @@ export class Indexer {
           )
           .execute()
       }
-      if (opts.deferFlush && effects.changes.length === 0 && effects.newlyTracked.size === 0) {
-        await sql`set local synchronous_commit = off`.execute(tx)
-      }
       if (opts.inTransaction) {
         let indexed = 0
         let skipped = skippedBefore
@@ -309,6 +338,11 @@ export class Indexer {
           else if (typeof o === 'object') skipped++
         }
         await opts.inTransaction(tx, { indexed, skipped })
+      }
+      if (opts.deferFlush && effects.changes.length === 0 && effects.newlyTracked.size === 0) {
+        // Last, so that the write pool sends it with the commit, in one round trip
+        // (WITH_NEXT, src/db/prepared.ts); the setting is read at commit.
+        await sql`${WITH_NEXT} set local synchronous_commit = off`.execute(tx)
       }
       return { outcomes, effects }
     })

@@ -670,30 +670,55 @@ describe('backfill pages (inTransaction, deferFlush)', () => {
   })
 
   it('deferFlush commits a page without waiting for the flush, but a batch that changes tracking synchronously', async () => {
-    const setting = async (its: IndexItem[], deferFlush: boolean) => {
-      let value: string | undefined
-      await t.ctx.indexer.applyBatch(its, {
-        deferFlush,
-        inTransaction: async (tx) => {
-          const { rows } = await sql<{ v: string }>`select current_setting('synchronous_commit') as v`.execute(tx)
-          value = rows[0]!.v
-        },
-      })
-      return value
+    // What counts is the setting in force when the transaction commits (the indexer sends it
+    // last, with the commit): a deferred constraint trigger runs at commit and records it.
+    await sql`create table commit_setting (uri text, v text)`.execute(t.db)
+    await sql`create function record_commit_setting() returns trigger language plpgsql as $$
+      begin
+        insert into commit_setting values (new.uri, current_setting('synchronous_commit'));
+        return null;
+      end $$`.execute(t.db)
+    await sql`create constraint trigger post_commit_setting after insert on post
+      deferrable initially deferred for each row execute function record_commit_setting()`.execute(t.db)
+    await sql`create constraint trigger follow_commit_setting after insert on follow
+      deferrable initially deferred for each row execute function record_commit_setting()`.execute(t.db)
+    try {
+      const setting = async (its: IndexItem[], deferFlush: boolean) => {
+        await t.ctx.indexer.applyBatch(its, { deferFlush, inTransaction: async () => {} })
+        const uri = (its[0]!.op as { uri: string }).uri
+        const { rows } = await sql<{ v: string }>`select v from commit_setting where uri = ${uri}`.execute(t.db)
+        return rows.map((r) => r.v)
+      }
+      // The server's own setting (on, unless an operator turned it off for the whole server).
+      const current = async () =>
+        (await sql<{ v: string }>`select current_setting('synchronous_commit') as v`.execute(t.db)).rows[0]!.v
+      const serverDefault = await current()
+      const alice = newDid()
+      expect(await setting(backfillItems([post(alice, {}, { rev: null })]), true)).toEqual(['off'])
+      expect(await setting(backfillItems([post(alice, {}, { rev: null })]), false)).toEqual([serverDefault])
+      // A local user's follow tracks its subject: the live filter and a backfill job act on it
+      // right after the commit, so it must be durable first.
+      const local = newDid()
+      await t.ctx.indexer.trackLocalUser(local, 'operator')
+      expect(await setting(backfillItems([follow(local, newDid(), { rev: null })]), true)).toEqual([serverDefault])
+      // A deferred page that fails rolls back as a whole, and the connection it used is fine.
+      const failing = backfillItems([post(alice, {}, { rev: null })])
+      await expect(
+        t.ctx.indexer.applyBatch(failing, {
+          deferFlush: true,
+          inTransaction: async () => {
+            throw new Error('progress could not be saved')
+          },
+        }),
+      ).rejects.toThrow('progress could not be saved')
+      expect(await postRow((failing[0]!.op as { uri: string }).uri)).toBeUndefined()
+      // The setting is the transaction's own: the connections are back to the server's.
+      for (let i = 0; i < 4; i++) expect(await current()).toBe(serverDefault)
+    } finally {
+      await sql`drop trigger post_commit_setting on post`.execute(t.db)
+      await sql`drop trigger follow_commit_setting on follow`.execute(t.db)
+      await sql`drop function record_commit_setting()`.execute(t.db)
+      await sql`drop table commit_setting`.execute(t.db)
     }
-    // The server's own setting (on, unless an operator turned it off for the whole server).
-    const current = async () =>
-      (await sql<{ v: string }>`select current_setting('synchronous_commit') as v`.execute(t.db)).rows[0]!.v
-    const serverDefault = await current()
-    const alice = newDid()
-    expect(await setting(backfillItems([post(alice, {}, { rev: null })]), true)).toBe('off')
-    expect(await setting(backfillItems([post(alice, {}, { rev: null })]), false)).toBe(serverDefault)
-    // A local user's follow tracks its subject: the live filter and a backfill job act on it
-    // right after the commit, so it must be durable first.
-    const local = newDid()
-    await t.ctx.indexer.trackLocalUser(local, 'operator')
-    expect(await setting(backfillItems([follow(local, newDid(), { rev: null })]), true)).toBe(serverDefault)
-    // The setting is the transaction's own: the connection is back to the server's.
-    expect(await current()).toBe(serverDefault)
   })
 })
