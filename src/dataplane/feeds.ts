@@ -4,7 +4,7 @@ import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import { type KeysetCursor, keysetAfter } from './pagination.js'
 import type { RepostRow } from './posts.js'
-import type { TimelineCache } from '../hydration/timeline-cache.js'
+import type { AccountRange, TimelineCache } from '../hydration/timeline-cache.js'
 
 export interface FeedItemRow {
   /** the repost record itself, when the skeleton read it anyway (the timeline does) */
@@ -43,7 +43,7 @@ export async function getTimelineSkeleton(
     const follows = await sources.follows(db, viewer)
     return sources.pages.read(viewer, follows, limit, cursor, {
       page: (l, c) => queryTimeline(db, viewer, l, c, sources),
-      accountsSince: (accounts, since) => getAccountItemsSince(db, accounts, since),
+      accountsSince: (ranges) => getAccountItemsSince(db, ranges),
     })
   }
   return queryTimeline(db, viewer, limit, cursor, sources)
@@ -83,18 +83,20 @@ async function queryTimeline(
 }
 
 /**
- * Every feed item of `accounts` with key >= `since` (all of them without it): what the
- * timeline cache rereads for accounts whose items changed (one index range each).
+ * Every feed item of each account with key >= its `since` (all of them without one): what
+ * the timeline cache rereads for accounts whose items changed (one index range each).
  */
-export async function getAccountItemsSince(db: Db, accounts: string[], since?: KeysetCursor): Promise<FeedItemRow[]> {
-  if (accounts.length === 0) return []
-  const lower = since ? sql`and (sort_at, uri) >= (${since.sortAt}::timestamptz, ${since.uri})` : sql``
+export async function getAccountItemsSince(db: Db, ranges: AccountRange[]): Promise<FeedItemRow[]> {
+  if (ranges.length === 0) return []
   const res = await sql<TimelineRow>`
     with top as (
       select fi.sort_at, fi.uri, fi.originator_did as originator
-      from unnest(${accounts}::text[]) a(did)
+      from unnest(${ranges.map((r) => r.account)}::text[], ${ranges.map((r) => r.since?.sortAt ?? null)}::timestamptz[],
+        ${ranges.map((r) => r.since?.uri ?? null)}::text[]) a(did, since_at, since_uri)
       cross join lateral (
-        select sort_at, uri, originator_did from feed_item where originator_did = a.did ${lower}
+        select sort_at, uri, originator_did from feed_item
+        where originator_did = a.did
+          and (sort_at, uri) >= (coalesce(a.since_at, '-infinity'::timestamptz), coalesce(a.since_uri, ''))
       ) fi
     )
     ${withItemDetails}`.execute(db)

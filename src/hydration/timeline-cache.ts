@@ -18,8 +18,14 @@ import type { KeysetCursor } from '../dataplane/pagination.js'
 export interface TimelineLoader {
   /** the timeline's newest `limit + 1` items older than `cursor` (getTimelineSkeleton's query) */
   page(limit: number, cursor?: KeysetCursor): Promise<FeedItemRow[]>
-  /** every item of `accounts` with key >= `since` (all of them without `since`), any order */
-  accountsSince(accounts: string[], since?: KeysetCursor): Promise<FeedItemRow[]>
+  /** every item of each account with key >= its `since` (all of them without one), any order */
+  accountsSince(ranges: AccountRange[]): Promise<FeedItemRow[]>
+}
+
+/** An account's items from `since` on (inclusive; all of them when undefined). */
+export interface AccountRange {
+  account: string
+  since?: KeysetCursor
 }
 
 export interface TimelineCacheOptions {
@@ -66,6 +72,13 @@ export class TimelineCache {
   private readonly building = new Map<string, Promise<Entry | FeedItemRow[]>>()
   /** account → epoch of its latest 'l' announcement, kept only while builds are in flight */
   private readonly marks = new Map<string, number>()
+  /**
+   * Accounts' items as last reread, shared by every held timeline that merges the account:
+   * when a popular account posts, the timelines of all its followers go stale at once, and
+   * one reread serves them all. `at` is the epoch when the reading query began: the range
+   * answers for a timeline whose mark on the account is not newer.
+   */
+  private readonly reread = new Map<string, { since?: KeysetCursor; items: FeedItemRow[]; at: number }>()
   private epoch = 0
   /** builds that began before this epoch store nothing (after clear or too many marks) */
   private floor = 0
@@ -130,6 +143,7 @@ export class TimelineCache {
     const epoch = ++this.epoch
     for (const account of accounts) {
       if (this.building.size > 0) this.marks.set(account, epoch)
+      this.reread.delete(account)
       const viewers = this.byAccount.get(account)
       if (!viewers) continue
       for (const viewer of [...viewers]) {
@@ -155,6 +169,7 @@ export class TimelineCache {
   clear(): void {
     for (const viewer of [...this.entries.keys()]) this.drop(viewer)
     this.marks.clear()
+    this.reread.clear()
     this.floor = ++this.epoch
   }
 
@@ -250,18 +265,39 @@ export class TimelineCache {
     return entry.items.slice(start, start + limit + 1)
   }
 
-  /** Re-reads the stale accounts' items in the held range and merges them in. */
+  /**
+   * Brings the stale accounts' items in the held range up to date: from a shared reread
+   * when one began after the account's announcement and reaches deep enough, else from one
+   * query for the rest (each account read down to the deepest held timeline that merges it,
+   * so the others can share it).
+   */
   private async refresh(entry: Entry, loader: TimelineLoader): Promise<void> {
     const started = this.epoch
     const accounts = [...entry.stale.keys()]
-    const horizon = entry.complete ? undefined : entry.items[entry.items.length - 1]
-    const since = horizon ? { sortAt: horizon.sortKey, uri: horizon.uri } : undefined
-    const fresh = await loader.accountsSince(accounts, since)
+    const since = horizonOf(entry)
+    const fresh: FeedItemRow[] = []
+    const toRead: AccountRange[] = []
+    for (const account of accounts) {
+      const shared = this.reread.get(account)
+      if (shared && shared.at >= entry.stale.get(account)! && reaches(shared.since, since)) fresh.push(...shared.items)
+      else toRead.push({ account, since: this.deepestHorizon(account, since) })
+    }
+    if (toRead.length > 0) {
+      const rows = await loader.accountsSince(toRead)
+      const byAccount = new Map<string, FeedItemRow[]>(toRead.map((r) => [r.account, []]))
+      for (const row of rows) {
+        const item = skeletonOnly(row)
+        byAccount.get(row.originatorDid)?.push(item)
+        fresh.push(item)
+      }
+      if (this.reread.size > MAX_REREADS) this.reread.clear()
+      for (const r of toRead) this.reread.set(r.account, { since: r.since, items: byAccount.get(r.account)!, at: started })
+    }
     const changed = new Set(accounts)
     const merged = entry.items.filter((i) => !changed.has(i.originatorDid))
-    for (const row of fresh) {
-      // `since` is inclusive and no item is older than the horizon: keep the range exact
-      if (!since || compareKey(since, row) <= 0) merged.push(skeletonOnly(row))
+    for (const item of fresh) {
+      // no item older than the horizon: keep the held range exact
+      if (!since || compareKey(since, item) <= 0) merged.push(item)
     }
     merged.sort(newestFirst)
     if (merged.length > this.maxItems) {
@@ -272,6 +308,36 @@ export class TimelineCache {
     // accounts announced again after the reread began stay stale
     for (const account of accounts) if ((entry.stale.get(account) ?? 0) <= started) entry.stale.delete(account)
   }
+
+  /**
+   * The oldest of `own` and the horizons of the held timelines that merge `account`
+   * (undefined: one of them holds everything).
+   */
+  private deepestHorizon(account: string, own: KeysetCursor | undefined): KeysetCursor | undefined {
+    if (!own) return undefined
+    let deepest: KeysetCursor = own
+    for (const viewer of this.byAccount.get(account) ?? []) {
+      const entry = this.entries.get(viewer)
+      if (!entry) continue
+      const h = horizonOf(entry)
+      if (!h) return undefined
+      if (compareKey(h, { sortKey: deepest.sortAt, uri: deepest.uri }) < 0) deepest = h
+    }
+    return deepest
+  }
+}
+
+/** The held range's lower end (its last item's key), or undefined when it holds everything. */
+function horizonOf(entry: Entry): KeysetCursor | undefined {
+  const last = entry.complete ? undefined : entry.items[entry.items.length - 1]
+  return last ? { sortAt: last.sortKey, uri: last.uri } : undefined
+}
+
+/** Whether a reread from `have` on covers everything from `need` on. */
+function reaches(have: KeysetCursor | undefined, need: KeysetCursor | undefined): boolean {
+  if (!have) return true
+  if (!need) return false
+  return compareKey(have, { sortKey: need.sortAt, uri: need.uri }) <= 0
 }
 
 /** what the timeline cache keeps of an item: the skeleton, not the repost row (the row cache has it) */
@@ -304,5 +370,7 @@ function firstOlderThan(items: FeedItemRow[], cursor: KeysetCursor): number {
   return lo
 }
 
+/** shared rereads kept (accounts) before they are all dropped (they only save queries) */
+const MAX_REREADS = 20_000
 /** marks kept for builds in flight before they are all dropped (and those builds store nothing) */
 const MAX_MARKS = 100_000

@@ -91,6 +91,21 @@ describe('timelines held in memory, in the read API', () => {
     expect(after).toEqual(await plain())
   })
 
+  it('readers who follow the same account all see its new post and delete (one shared reread)', async () => {
+    const others = [newDid(), newDid()]
+    await t.ctx.indexer.applyBatch(items(others.flatMap((o) => [follow(o, a), follow(o, b)])))
+    const first = (viewer: string) => getTimelineSkeleton(t.db, viewer, 50, undefined, cached())
+    for (const o of [reader, ...others]) await first(o)
+    const fresh = post(a, { text: 'seen by all' })
+    await t.ctx.indexer.applyBatch(items([fresh]))
+    const rereads = rows.timelines.rereads
+    for (const o of [reader, ...others]) expect((await first(o))[0]!.uri).toBe(fresh.uri)
+    expect(rows.timelines.rereads - rereads).toBe(3)
+    await t.ctx.indexer.applyBatch(items([del(fresh.uri)]))
+    for (const o of [reader, ...others]) expect((await first(o)).map((i) => i.uri)).not.toContain(fresh.uri)
+    expect(await allPages()).toEqual(await plain())
+  })
+
   it('a backfilled old post lands in place inside the held range, and past its end', async () => {
     await allPages()
     const inside = post(b, { text: 'backfilled inside', createdAt: minutesAgo(100.5) })
@@ -163,11 +178,11 @@ describe('TimelineCache races', () => {
         await gate
         return snapshot.filter((i) => !cursor || i.sortKey < cursor.sortAt).slice(0, limit + 1)
       },
-      async accountsSince(accounts, since) {
-        calls.push(`since ${accounts.join(',')}`)
+      async accountsSince(ranges) {
+        calls.push(`since ${ranges.map((r) => r.account).join(',')}`)
         const snapshot = sorted()
         await gate
-        return snapshot.filter((i) => accounts.includes(i.originatorDid) && (!since || i.sortKey >= since.sortAt))
+        return snapshot.filter((i) => ranges.some((r) => r.account === i.originatorDid && (!r.since || i.sortKey >= r.since.sortAt)))
       },
     }
     return {
@@ -225,6 +240,24 @@ describe('TimelineCache races', () => {
     expect(uris(await second)[0]).toBe(item('did:x:a', 30).uri)
     expect(uris(await cache.read('did:x:v', follows, 10, undefined, s.loader))[0]).toBe(item('did:x:a', 40).uri)
     expect(s.calls).toEqual(['page 150', 'since did:x:a', 'since did:x:a'])
+  })
+
+  it("one reread of a changed account serves every held timeline that merges it, unless it predates a newer change", async () => {
+    const s = store([{ account: 'did:x:a', at: 10 }, { account: 'did:x:b', at: 20 }])
+    const cache = new TimelineCache({ maxViewers: 10 })
+    cache.setLive(true)
+    for (const v of ['v1', 'v2', 'v3']) await cache.read(v, follows, 10, undefined, s.loader)
+    s.data.push(item('did:x:a', 30))
+    cache.accountsChanged(['did:x:a'])
+    const expected = uris([item('did:x:a', 30), item('did:x:b', 20), item('did:x:a', 10)])
+    expect(uris(await cache.read('v1', follows, 10, undefined, s.loader))).toEqual(expected)
+    expect(uris(await cache.read('v2', follows, 10, undefined, s.loader))).toEqual(expected)
+    // a newer change: the shared reread is out of date for whoever is marked by it
+    s.data.push(item('did:x:a', 40))
+    cache.accountsChanged(['did:x:a'])
+    expect(uris(await cache.read('v3', follows, 10, undefined, s.loader))).toEqual([item('did:x:a', 40).uri, ...expected])
+    expect(uris(await cache.read('v1', follows, 10, undefined, s.loader))).toEqual([item('did:x:a', 40).uri, ...expected])
+    expect(s.calls).toEqual(['page 150', 'page 150', 'page 150', 'since did:x:a', 'since did:x:a'])
   })
 
   it('a new follow set (follows changed) is never answered from the old one', async () => {
