@@ -58,22 +58,17 @@ export class CachedRows implements RowSource {
     // a held timeline is up to a few hundred items: one per 50 rows of the other caches
     this.timelines = new TimelineCache({ maxViewers: Math.ceil(opts.maxEntries / 50) })
     const timelines = this.timelines
-    const feedItemsOf: ChangeSubscriber = {
-      invalidate: (keys) => timelines.accountsChanged(keys),
+    // the held timelines hear two kinds of announcement: feed items ('l') and follows ('f')
+    const timelineSubscriber = (invalidate: (keys: string[]) => void): ChangeSubscriber => ({
+      invalidate,
       clear: () => timelines.clear(),
       setLive: (live) => timelines.setLive(live),
       get size() {
         return timelines.size
       },
-    }
-    const followsOf: ChangeSubscriber = {
-      invalidate: (keys) => timelines.followsChanged(keys),
-      clear: () => timelines.clear(),
-      setLive: (live) => timelines.setLive(live),
-      get size() {
-        return timelines.size
-      },
-    }
+    })
+    const feedItemsOf = timelineSubscriber((keys) => timelines.accountsChanged(keys))
+    const followsOf = timelineSubscriber((keys) => timelines.followsChanged(keys))
     this.listener = new RowChangeListener({
       dbCfg: opts.dbCfg,
       log: opts.log,
