@@ -9,10 +9,10 @@
 // A prepared `select *` whose table gained a column after a migration fails once with
 // "cached plan must not change result type"; that call is retried unnamed.
 import { createHash } from 'node:crypto'
-import { userInfo } from 'node:os'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { Config } from '../config.js'
+import { withDefaultUser } from '../db/connection-url.js'
 import type { Db } from '../db/database.js'
 import type { DatabaseSchema } from '../db/schema.js'
 import { errorMessage } from '../errors.js'
@@ -24,11 +24,8 @@ export interface ReadDb {
 }
 
 export function createReadDb(cfg: Config['db'], log: Logger): ReadDb {
-  const url = new URL(cfg.url)
-  // libpq's rule for a URL without a user (as src/db/database.ts does for the main pool)
-  if (url.username === '') url.username = encodeURIComponent(process.env.PGUSER ?? userInfo().username)
   const pool = new pg.Pool({
-    connectionString: url.toString(),
+    connectionString: withDefaultUser(cfg.url),
     max: cfg.poolSize,
     connectionTimeoutMillis: 5_000,
     options: `-c search_path=${cfg.schema}`,

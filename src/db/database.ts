@@ -1,9 +1,9 @@
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely'
-import { userInfo } from 'node:os'
 import pg from 'pg'
 import type { Config } from '../config.js'
 import { StartupError, errorMessage, redactUrl } from '../errors.js'
 import type { Logger } from '../logger.js'
+import { withDefaultUser } from './connection-url.js'
 import { createMigrator } from './migrator.js'
 import { preparingPool } from './prepared.js'
 import type { DatabaseSchema } from './schema.js'
@@ -86,14 +86,9 @@ export class Database {
   }
 }
 
-/**
- * libpq's rule for a URL without a user name: PGUSER, else the operating-system user. pg
- * only looks at USER, which is unset in some service managers and CI runners.
- */
+/** The URL with libpq's default user (see connection-url.ts). */
 export function connectionConfig(url: string): pg.ClientConfig {
-  const u = new URL(url)
-  if (u.username === '') u.username = encodeURIComponent(process.env.PGUSER ?? userInfo().username)
-  return { connectionString: u.toString() }
+  return { connectionString: withDefaultUser(url) }
 }
 
 const PG_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH'])
