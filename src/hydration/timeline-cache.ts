@@ -188,8 +188,9 @@ export class TimelineCache {
         const rows = await loader.page(this.firstItems)
         const complete = rows.length <= this.firstItems
         const items = rows.slice(0, this.firstItems).map(skeletonOnly)
-        // the follows changed, the cache was cleared, or marks were dropped meanwhile: the
-        // rows answer this request but are not kept
+        // the cache was cleared or marks were dropped meanwhile: the rows answer this request
+        // but are not kept (follows changed meanwhile: kept, and replaced on the next read,
+        // whose follow set is a new object)
         if (!this.enabled || token < this.floor || this.entries.has(viewer)) return rows
         const accounts = [viewer, ...follows.keys()]
         const stale = new Map<string, number>()
