@@ -8,11 +8,11 @@
 //
 // A prepared `select *` whose table gained a column after a migration fails once with
 // "cached plan must not change result type"; that call is retried unnamed.
-import { createHash } from 'node:crypto'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { Config } from '../config.js'
 import { withDefaultUser } from '../db/connection-url.js'
+import { statementNamer } from '../db/prepared.js'
 import type { Db } from '../db/database.js'
 import type { DatabaseSchema } from '../db/schema.js'
 import { errorMessage } from '../errors.js'
@@ -35,17 +35,8 @@ export function createReadDb(cfg: Config['db'], log: Logger): ReadDb {
   return { db, destroy: () => db.destroy() }
 }
 
-const names = new Map<string, string>()
-
-function statementName(text: string): string {
-  let name = names.get(text)
-  if (!name) {
-    name = `r_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`
-    if (names.size > 5_000) names.clear()
-    names.set(text, name)
-  }
-  return name
-}
+// Every read text is named (fixed texts per shape, a few hundred at most).
+const statementName = statementNamer('r_', 5_000)
 
 /** What Kysely's PostgresDialect needs of a pool, handing out statement-naming clients. */
 class PreparingPool {

@@ -29,18 +29,25 @@ const WITH_NEXT_MARKER = '/* with next */'
  */
 export const WITH_NEXT = sql.raw(WITH_NEXT_MARKER)
 
-const names = new Map<string, string>()
-
-function statementName(text: string): string {
-  let name = names.get(text)
-  if (!name) {
-    name = `w_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`
-    // Only marked texts land here, a few dozen; the bound is a guard, not a cache policy.
-    if (names.size > 1_000) names.clear()
-    names.set(text, name)
+/**
+ * Names SQL texts for prepared statements (a hash of the text, with a prefix per pool), each
+ * named once; past `max` distinct texts the memo starts over (a guard, not a cache policy).
+ */
+export function statementNamer(prefix: string, max: number): (text: string) => string {
+  const names = new Map<string, string>()
+  return (text) => {
+    let name = names.get(text)
+    if (!name) {
+      name = `${prefix}${createHash('sha1').update(text).digest('hex').slice(0, 24)}`
+      if (names.size > max) names.clear()
+      names.set(text, name)
+    }
+    return name
   }
-  return name
 }
+
+// Only marked texts are named here, a few dozen.
+const statementName = statementNamer('w_', 1_000)
 
 /**
  * A pool for Kysely's PostgresDialect whose clients name the statements marked PREPARED.

@@ -34,17 +34,10 @@ export interface ViewerStateExtension {
   records?(viewer: string | null, uris: string[]): Promise<Map<string, Record<string, unknown>>>
   /**
    * Profiles and posts as union-all branches the hydrator appends to its own viewer-state
-   * query (a feed page: one round trip for all of the viewer's state). Preferred over
-   * `viewerState` when offered.
+   * query (a feed page: one round trip for all of the viewer's state). Without them the
+   * hydrator asks `profiles` and `posts`.
    */
   viewerStateBranches?(viewer: string, dids: string[], uris: string[], state: HydrationState): ViewerStateBranches
-  /** profiles and posts together in one round trip (used when a page needs both) */
-  viewerState?(
-    viewer: string,
-    dids: string[],
-    uris: string[],
-    state: HydrationState,
-  ): Promise<{ profiles: Map<string, Partial<ProfileViewerState>>; posts: Map<string, Partial<PostViewerState>> }>
 }
 
 export type { ViewerStateRow }
@@ -247,11 +240,7 @@ export class Hydrator {
     // the half that is used still sees the error.
     relationships.catch(() => {})
     postStates.catch(() => {})
-    // the others answer both sides at once in a query of their own
-    const both = this.extensions.map((e, i) => {
-      const b = branches[i]
-      return b ? viewerState.then((v) => b.collect(v.other)) : e.viewerState?.(viewer, wantedDids, wantedUris, state)
-    })
+    const both = branches.map((b) => (b ? viewerState.then((v) => b.collect(v.other)) : undefined))
     for (const b of both) b?.catch(() => {})
     const extProfiles: ExtResults<ProfileViewerState> = this.extensions.map((e, i) =>
       both[i] ? both[i].then((r) => r.profiles) : e.profiles?.(viewer, wantedDids),

@@ -15,7 +15,6 @@ import type { HydrationState, PostViewerState, ProfileViewerState } from '../hyd
 /** `db`: the read pool (Hydrator.db), so the statement is prepared. */
 export function appSurfaceViewerState(db: Db): ViewerStateExtension {
   return {
-    viewerState: (viewer, dids, uris, state) => loadViewerState(db, viewer, dids, uris, state),
     viewerStateBranches: (viewer, dids, uris, state) => viewerStateBranches(viewer, dids, uris, state),
     profiles: async (viewer, dids) => (await loadViewerState(db, viewer, dids, [])).profiles,
     posts: async (viewer, uris, state) => (await loadViewerState(db, viewer, [], uris, state)).posts,
