@@ -15,6 +15,8 @@ import { testConfig } from '../../test/_util/config.js'
 import { TestNetwork, createFollow, seedPosts, waitFor, type TestAccount } from '../../test/_util/network.js'
 import { startBackfillEnv, type BackfillEnv } from '../../test/backfill/harness.js'
 import { startNetworkProcess } from '../../test/_util/network-process.js'
+import { sql } from 'kysely'
+import { installTrace, startTrace, traceFloor, type TraceWindow } from './backfill-trace.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const HISTORY_POSTS = Number(process.env.BENCH_HISTORY_POSTS ?? 10_000)
@@ -25,6 +27,11 @@ const FOLLOWEE_POSTS = Number(process.env.BENCH_FOLLOWEE_POSTS ?? 50)
 // its key and counts only once it is there; 'count' counts every poll (what earlier runs did:
 // a count over the growing set every 20 ms, Postgres work the floor walk does not have).
 const PROBE = process.env.BENCH_PROBE === 'count' ? 'count' : 'oldest'
+
+// BENCH_TRACE=1: a timeline of the history walk per run (fetch, validation, write per page;
+// CPU of this process, the PDS and this process's Postgres backends); =pages prints every page.
+const TRACE = !!process.env.BENCH_TRACE && process.env.BENCH_TRACE !== '0'
+if (TRACE) installTrace()
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`
@@ -70,6 +77,11 @@ async function main(): Promise<void> {
   // The PDS runs in a process of its own, as PDSes are remote in production: sharing this
   // Node thread would charge its work to the backfill (BENCH_PDS_IN_PROCESS=true does that).
   const net = process.env.BENCH_PDS_IN_PROCESS === 'true' ? await TestNetwork.start() : await startNetworkProcess()
+  // The AppView's Postgres backends are told apart by application_name (set after the network
+  // process started, so the PLC's connections do not carry it).
+  const appName = `bench_backfill_${process.pid}`
+  if (TRACE) process.env.PGAPPNAME = appName
+  const pdsPid = (net as unknown as { child?: { pid?: number } }).child?.pid
   const identity = new Identity({ plcUrl: net.plcUrl, devLocalNetwork: true, log })
   const bare = new PdsClient({ identity, log, requestTimeoutMs: 15_000, concurrency: 16, perHostConcurrency: 8 })
 
@@ -106,9 +118,15 @@ async function main(): Promise<void> {
   for (let run = 1; run <= RUNS; run++) {
     // Floors first (warm PDS caches for both sides alike).
     await identity.resolveDid(author.did)
+    if (TRACE) traceFloor(author.did)
     t = performance.now()
     const listed = await walk(bare, author.did, 'app.bsky.feed.post')
     historyFloor.push(performance.now() - t)
+    if (TRACE) {
+      const fetches = traceFloor(undefined)
+      const sorted = [...fetches].sort((a, b) => a - b)
+      console.log(`run ${run}: floor walk: ${fetches.length} pages, per page median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} ms`)
+    }
     if (listed !== HISTORY_POSTS) throw new Error(`floor walk listed ${listed} posts`)
 
     t = performance.now()
@@ -127,6 +145,17 @@ async function main(): Promise<void> {
       await env.app.ctx.onboarding.admit(reader.did, 'operator')
       await env.settle()
 
+      let trace: TraceWindow | undefined
+      if (TRACE) {
+        const db = env.app.db
+        trace = await startTrace(author.did, async () => ({
+          'AppView+bench': [process.pid],
+          PDS: pdsPid ? [pdsPid] : [],
+          'Postgres (AppView backends)': (
+            await sql<{ pid: number }>`select pid from pg_stat_activity where application_name = ${appName}`.execute(db)
+          ).rows.map((r) => r.pid),
+        }))
+      }
       t = performance.now()
       const followedAt = Date.now()
       const follow = await createFollow(reader, author.did)
@@ -136,6 +165,7 @@ async function main(): Promise<void> {
       })
       history.push(performance.now() - t)
       const doneAt = Date.now()
+      await trace?.stop()
       // Where the fixed part goes: the follow's first-seen time is its Jetstream time_us (the
       // moment the stream handed it out); tracked_at is the indexing transaction's start.
       const tracked = await env.app.db
