@@ -5,7 +5,8 @@
 // benchmark), of the PDS process and of this process's Postgres backends, the machine's idle
 // time, and how busy this process's event loop was. Instruments by wrapping prototypes in
 // this process only (nothing in src/ changes).
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import { PdsClient } from '../../src/backfill/pds-client.js'
@@ -174,8 +175,23 @@ export function startTrace(did: string, procs: () => Promise<Record<string, numb
     for (const [k, ps] of Object.entries(p0)) c0[k] = ps.reduce((a, p) => a + cpuTicks(p), 0)
     const m0 = machineTicks()
     const elu0 = performance.eventLoopUtilization()
+    // BENCH_TRACE_PROFILE=<file>: a CPU profile of this process over the window (.cpuprofile).
+    const profileTo = process.env.BENCH_TRACE_PROFILE
+    let session: Session | undefined
+    if (profileTo) {
+      session = new Session()
+      session.connect()
+      await session.post('Profiler.enable')
+      await session.post('Profiler.setSamplingInterval', { interval: 200 })
+      await session.post('Profiler.start')
+    }
     return {
       async stop() {
+        if (session) {
+          const { profile } = await session.post('Profiler.stop')
+          writeFileSync(profileTo!, JSON.stringify(profile))
+          session.disconnect()
+        }
         const elu = performance.eventLoopUtilization(elu0)
         const m1 = machineTicks()
         const p1 = await procs()
