@@ -195,9 +195,15 @@ export const postProcessor: RecordProcessor = {
       ), items as (
         -- The post's own item by its uri; its reposts' items by theirs, the reposts found by
         -- subject (repost_subject_sort_idx; a repost and its item are written and removed
-        -- together, so no index of feed_item by post_uri is kept).
+        -- together, so no index of feed_item by post_uri is kept). One array of uris, so the
+        -- delete is index probes: "uri = $1 or uri in (subquery)" cannot use the primary key
+        -- and scanned all of feed_item for every deleted post.
         delete from feed_item
-        where (uri = ${uri} or (${reposts} and uri in (select r.uri from repost r where r.subject_uri = ${uri})))
+        where uri = any(array(
+          select ${uri}::text
+          union all
+          select r.uri from repost r where ${reposts} and r.subject_uri = ${uri}
+        ))
           and (exists (select 1 from del) or not exists (select 1 from post where uri = ${uri}))
       )
       select count(*)::int as n from del
