@@ -16,17 +16,20 @@ type Span = { t0: number; t1: number }
 interface PageTrace {
   fetch?: Span & { headers?: number; body?: number; parse?: Span }
   validate?: Span
-  write?: Span & { queries: Span[] }
+  /** The write (transaction) that took this page; several pages may share one. */
+  write?: WriteTrace
 }
+type WriteTrace = Span & { queries: Span[]; records: number; index: number }
 
 let active: { did: string; origin: number } | undefined
 let pages: PageTrace[] = []
 let fetchIdx = 0
 let validateIdx = 0
-let writeIdx = 0
 let floorFetches: number[] = []
 let floorDid: string | undefined
-let currentWrite: (Span & { queries: Span[] }) | undefined
+let currentWrite: WriteTrace | undefined
+let writes: WriteTrace[] = []
+let recordsWritten = 0
 /** The request being parsed (JSON.parse of a body), when inside a traced fetch. */
 let parsing: PageTrace['fetch'] | undefined
 
@@ -103,8 +106,13 @@ export function installTrace(): void {
     if (!active || !opts?.deferFlush || (first as { did?: string } | undefined)?.did !== active.did) {
       return applyBatch.call(this, items, opts)
     }
-    const span = { t0: performance.now(), t1: 0, queries: [] as Span[] }
-    ;(pages[writeIdx++] ??= {}).write = span
+    const records = Array.isArray(items) ? items.length : items.size
+    const span: WriteTrace = { t0: performance.now(), t1: 0, queries: [], records, index: writes.length }
+    writes.push(span)
+    // The pages this write takes (100 records each, the last one maybe fewer).
+    const first100 = Math.floor(recordsWritten / 100)
+    recordsWritten += records
+    for (let i = first100; i < Math.ceil(recordsWritten / 100); i++) (pages[i] ??= {}).write ??= span
     currentWrite = span
     try {
       return await applyBatch.call(this, items, opts)
@@ -167,7 +175,9 @@ export interface TraceWindow {
 export function startTrace(did: string, procs: () => Promise<Record<string, number[]>>): Promise<TraceWindow> {
   return (async () => {
     pages = []
-    fetchIdx = validateIdx = writeIdx = 0
+    writes = []
+    recordsWritten = 0
+    fetchIdx = validateIdx = 0
     const origin = performance.now()
     active = { did, origin }
     const p0 = await procs()
@@ -200,7 +210,7 @@ export function startTrace(did: string, procs: () => Promise<Record<string, numb
         const cpu: Record<string, number> = {}
         // Processes that appeared during the window count from zero.
         for (const [k, ps] of Object.entries(p1)) cpu[k] = (ps.reduce((a, p) => a + cpuTicks(p), 0) - (c0[k] ?? 0)) * 10
-        report(pages, origin, wall, cpu, { busy: (m1.busy - m0.busy) * 10, idle: (m1.idle - m0.idle) * 10 }, elu.utilization)
+        report(pages, writes, origin, wall, cpu, { busy: (m1.busy - m0.busy) * 10, idle: (m1.idle - m0.idle) * 10 }, elu.utilization)
       },
     }
   })()
@@ -212,6 +222,7 @@ const f2 = (x: number) => x.toFixed(2)
 
 function report(
   pages: PageTrace[],
+  writes: WriteTrace[],
   origin: number,
   wall: number,
   cpu: Record<string, number>,
@@ -219,50 +230,38 @@ function report(
   elu: number,
 ): void {
   const n = pages.length
-  const full = pages.filter((p) => p.fetch?.t1 && p.validate && p.write?.t1)
   const d = (s: Span | undefined) => (s ? s.t1 - s.t0 : NaN)
+  const fetched = pages.filter((p) => p.fetch?.t1 && p.validate)
   const firstFetch = pages[0]?.fetch?.t0 ?? origin
-  const lastWrite = pages.at(-1)?.write?.t1 ?? origin
+  const lastWrite = writes.at(-1)?.t1 ?? origin
   const walk = lastWrite - firstFetch
-  console.log(`trace: ${n} pages; window ${f1(wall)} ms (from the follow), walk ${f1(walk)} ms (first fetch sent → last page committed), first fetch at +${f1(firstFetch - origin)} ms, probe saw all at +${f1(wall)} ms`)
-  const fetchMs = full.map((p) => d(p.fetch))
-  const toHeaders = full.map((p) => (p.fetch!.headers ?? NaN) - p.fetch!.t0)
-  const bodyMs = full.map((p) => (p.fetch!.body ?? NaN) - (p.fetch!.headers ?? NaN))
-  const parseMs = full.map((p) => d(p.fetch!.parse))
-  const afterParse = full.map((p) => p.fetch!.t1 - (p.fetch!.parse?.t1 ?? NaN))
-  const validateMs = full.map((p) => d(p.validate))
-  const writeMs = full.map((p) => d(p.write))
-  const queries = full.map((p) => p.write!.queries.length)
-  const inQueries = full.map((p) => p.write!.queries.reduce((a, q) => a + (q.t1 - q.t0), 0))
-  // The walk's critical path: page N+1's write waits for its fetch+validation or for page N's write.
-  let waitedForFetch = 0
-  let waitedForFetchMs = 0
-  const gaps: number[] = []
-  const overlap: number[] = []
-  for (let i = 1; i < full.length; i++) {
-    const prev = full[i - 1]!.write!
-    const cur = full[i]!
-    const gap = cur.write!.t0 - prev.t1
-    gaps.push(gap)
-    const ready = cur.validate!.t1
-    if (ready > prev.t1) {
-      waitedForFetch++
-      waitedForFetchMs += ready - prev.t1
-    }
-    // How much of this page's fetch ran while the previous write did.
-    overlap.push(Math.max(0, Math.min(cur.fetch!.t1, prev.t1) - Math.max(cur.fetch!.t0, prev.t0)))
-  }
-  const fetchStartLag = full.slice(1).map((p, i) => p.fetch!.t0 - full[i]!.fetch!.t1)
   console.log(
-    `  per page (median): fetch ${f2(med(fetchMs))} ms (to headers ${f2(med(toHeaders))}, body ${f2(med(bodyMs))}, JSON.parse ${f2(med(parseMs))}, parse→listRecords resolved ${f2(med(afterParse))}), validate ${f2(med(validateMs))}, write ${f2(med(writeMs))} (${med(queries)} round trips, ${f2(med(inQueries))} ms in them)`,
+    `trace: ${n} pages in ${writes.length} writes (${f2(recordsWritten / Math.max(1, writes.length) / 100)} pages each); window ${f1(wall)} ms (from the follow), first fetch at +${f1(firstFetch - origin)} ms, walk ${f1(walk)} ms (first fetch sent → last write committed), probe saw all at +${f1(wall)} ms`,
   )
-  console.log(
-    `  critical path: write N+1 starts ${f2(med(gaps))} ms (median) after write N commits; ${waitedForFetch}/${full.length - 1} pages were not validated when the previous write committed (waited ${f1(waitedForFetchMs)} ms in all); fetch N+1 sent ${f2(med(fetchStartLag))} ms after fetch N resolved; overlap of fetch N+1 with write N ${f2(med(overlap))} ms`,
-  )
+  const fetchMs = fetched.map((p) => d(p.fetch))
+  const toHeaders = fetched.map((p) => (p.fetch!.headers ?? NaN) - p.fetch!.t0)
+  const bodyMs = fetched.map((p) => (p.fetch!.body ?? NaN) - (p.fetch!.headers ?? NaN))
+  const parseMs = fetched.map((p) => d(p.fetch!.parse))
+  const validateMs = fetched.map((p) => d(p.validate))
+  const writeMs = writes.map((w) => d(w))
+  const perPageWrite = writes.map((w) => d(w) / (w.records / 100))
+  const queries = writes.map((w) => w.queries.length)
+  const inQueries = writes.map((w) => w.queries.reduce((a, q) => a + (q.t1 - q.t0), 0))
+  // Writer idle: from one commit to the next write's begin (waiting for a validated page).
+  const gaps = writes.slice(1).map((w, i) => w.t0 - writes[i]!.t1)
+  // Reader: from one page's response to the next request (0 when sent before validating).
+  const fetchStartLag = fetched.slice(1).map((p, i) => p.fetch!.t0 - fetched[i]!.fetch!.t1)
+  // Time with no request out to the PDS, from the first request to the last response.
+  let pdsIdle = 0
+  for (let i = 1; i < fetched.length; i++) pdsIdle += Math.max(0, fetched[i]!.fetch!.t0 - fetched[i - 1]!.fetch!.t1)
   const sum = (xs: number[]) => xs.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0)
   console.log(
-    `  sums: fetch ${f1(sum(fetchMs))} ms, validate ${f1(sum(validateMs))}, write ${f1(sum(writeMs))}, JSON.parse ${f1(sum(parseMs))}; gaps between writes ${f1(sum(gaps))} ms`,
+    `  per page (median): fetch ${f2(med(fetchMs))} ms (to headers ${f2(med(toHeaders))}, body ${f2(med(bodyMs))}, JSON.parse ${f2(med(parseMs))}), validate ${f2(med(validateMs))}; per write (median): ${f2(med(writeMs))} ms, ${f2(med(perPageWrite))} ms per page, ${med(queries)} round trips, ${f2(med(inQueries))} ms in them`,
   )
+  console.log(
+    `  writer idle between writes ${f1(sum(gaps))} ms (median gap ${f2(med(gaps))}); next request sent ${f2(med(fetchStartLag))} ms (median) after a response; no request out to the PDS for ${f1(pdsIdle)} ms in all`,
+  )
+  console.log(`  sums: fetch ${f1(sum(fetchMs))} ms, validate ${f1(sum(validateMs))}, write ${f1(sum(writeMs))}, JSON.parse ${f1(sum(parseMs))}`)
   const cpuLine = Object.entries(cpu)
     .map(([k, v]) => `${k} ${v} ms (${f2(v / Math.max(1, n))}/page)`)
     .join(', ')
@@ -270,11 +269,11 @@ function report(
     `  CPU over the window: ${cpuLine}; machine busy ${machine.busy} ms, idle ${machine.idle} ms of ${f1(wall * 2)} core-ms; this event loop ${f1(elu * 100)}% busy`,
   )
   if (process.env.BENCH_TRACE === 'pages') {
-    console.log('  page: fetch [t0 → headers → body → parsed → t1] validate [t0 t1] write [t0 t1] (ms from the follow)')
+    console.log('  page: fetch [t0 → headers → body → parsed → t1] validate [t0 t1] write #n [t0 t1] (ms from the follow)')
     for (const [i, p] of pages.entries()) {
       const r = (x: number | undefined) => (x === undefined ? '-' : f1(x - origin))
       console.log(
-        `  ${String(i).padStart(3)}: fetch [${r(p.fetch?.t0)} → ${r(p.fetch?.headers)} → ${r(p.fetch?.body)} → ${r(p.fetch?.parse?.t1)} → ${r(p.fetch?.t1)}] validate [${r(p.validate?.t0)} ${r(p.validate?.t1)}] write [${r(p.write?.t0)} ${r(p.write?.t1)}] q ${p.write?.queries.map((q) => f2(q.t1 - q.t0)).join(' ') ?? ''}`,
+        `  ${String(i).padStart(3)}: fetch [${r(p.fetch?.t0)} → ${r(p.fetch?.headers)} → ${r(p.fetch?.body)} → ${r(p.fetch?.parse?.t1)} → ${r(p.fetch?.t1)}] validate [${r(p.validate?.t0)} ${r(p.validate?.t1)}] write #${p.write?.index ?? '-'} [${r(p.write?.t0)} ${r(p.write?.t1)}] q ${p.write?.queries.map((q) => f2(q.t1 - q.t0)).join(' ') ?? ''}`,
       )
     }
   }
