@@ -5,7 +5,7 @@
 // benchmark), of the PDS process and of this process's Postgres backends, the machine's idle
 // time, and how busy this process's event loop was. Instruments by wrapping prototypes in
 // this process only (nothing in src/ changes).
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
@@ -157,6 +157,23 @@ function cpuTicks(pid: number): number {
   }
 }
 
+/** CPU ticks of every process on the machine, with its name. */
+function allProcs(): Map<number, { name: string; ticks: number }> {
+  const out = new Map<number, { name: string; ticks: number }>()
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const f = readFileSync(`/proc/${d}/stat`, 'utf8')
+      const name = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'))
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ')
+      out.set(Number(d), { name, ticks: Number(rest[11]) + Number(rest[12]) })
+    } catch {
+      // gone
+    }
+  }
+  return out
+}
+
 function machineTicks(): { busy: number; idle: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number)
   const idle = line[3]! + line[4]!
@@ -184,6 +201,7 @@ export function startTrace(did: string, procs: () => Promise<Record<string, numb
     const c0: Record<string, number> = {}
     for (const [k, ps] of Object.entries(p0)) c0[k] = ps.reduce((a, p) => a + cpuTicks(p), 0)
     const m0 = machineTicks()
+    const all0 = allProcs()
     const elu0 = performance.eventLoopUtilization()
     // BENCH_TRACE_PROFILE=<file>: a CPU profile of this process over the window (.cpuprofile).
     const profileTo = process.env.BENCH_TRACE_PROFILE
@@ -204,12 +222,23 @@ export function startTrace(did: string, procs: () => Promise<Record<string, numb
         }
         const elu = performance.eventLoopUtilization(elu0)
         const m1 = machineTicks()
+        const all1 = allProcs()
         const p1 = await procs()
         const wall = performance.now() - origin
         active = undefined
         const cpu: Record<string, number> = {}
         // Processes that appeared during the window count from zero.
         for (const [k, ps] of Object.entries(p1)) cpu[k] = (ps.reduce((a, p) => a + cpuTicks(p), 0) - (c0[k] ?? 0)) * 10
+        // Everything else that ran meanwhile (other engineers' work, Postgres's background
+        // processes, the kernel's threads): the busiest few.
+        const mine = new Set(Object.values(p1).flat())
+        const others = [...all1]
+          .filter(([pid]) => !mine.has(pid))
+          .map(([pid, v]) => ({ pid, name: v.name, ms: (v.ticks - (all0.get(pid)?.ticks ?? 0)) * 10 }))
+          .filter((o) => o.ms > 0)
+          .sort((a, b) => b.ms - a.ms)
+        const otherMs = others.reduce((a, o) => a + o.ms, 0)
+        cpu[`other processes (${others.slice(0, 3).map((o) => `${o.name} ${o.ms}`).join(', ')})`] = otherMs
         report(pages, writes, origin, wall, cpu, { busy: (m1.busy - m0.busy) * 10, idle: (m1.idle - m0.idle) * 10 }, elu.utilization)
       },
     }
