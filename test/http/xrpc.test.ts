@@ -69,6 +69,15 @@ describe('XRPC routing', () => {
     expect(body.message).toMatch(message)
   })
 
+  it('leaves the process stack-trace setting as it found it, after good and bad parameters', async () => {
+    // parameter validation turns stack traces off while it runs (src/http/xrpc.ts)
+    const before = Error.stackTraceLimit
+    expect((await get('/xrpc/app.bsky.feed.getTimeline?limit=5')).statusCode).toBe(200)
+    expect((await get('/xrpc/app.bsky.feed.getTimeline?limit=500')).statusCode).toBe(400)
+    expect(Error.stackTraceLimit).toBe(before)
+    expect(new Error('x').stack!.split('\n').length).toBeGreaterThan(1)
+  })
+
   it('collects repeated array parameters and validates their format', async () => {
     const ok = await get('/xrpc/app.bsky.actor.getProfiles?actors=alice.test&actors=did:plc:abc')
     expect(ok.statusCode).toBe(200)
