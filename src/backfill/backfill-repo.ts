@@ -4,19 +4,22 @@
 //
 //   track before list:  the live filter (of the ingest process) includes the DID first
 //   walk:               listRecords newest first, 100 per page, cursor → next page, until a
-//                       page holds nothing newer than the horizon (or the repo ends)
-//   index:              every page → indexer.applyBatch (source 'backfill')
-//   resume:             the cursor is saved per page in tracked_did.backfill_progress, in the
-//                       page's own transaction, so a retried or restarted job continues where
-//                       it stopped; pages commit without waiting for the WAL flush, and the
-//                       closing 'complete' update (a synchronous commit) flushes them all
+//                       page holds nothing newer than the horizon (or the repo ends); listed
+//                       up to PAGES_AHEAD pages ahead of the writer
+//   index:              the pages listed so far (up to PAGES_PER_TRANSACTION) → one
+//                       indexer.applyBatch (source 'backfill'), in page order
+//   resume:             the cursor after a transaction's last page is saved in
+//                       tracked_did.backfill_progress in that transaction, so a retried or
+//                       restarted job continues where it stopped; pages commit without
+//                       waiting for the WAL flush, and the closing 'complete' update (a
+//                       synchronous commit) flushes them all
 import { sql } from 'kysely'
 import type { Db, DbTx } from '../db/database.js'
 import { PREPARED } from '../db/prepared.js'
 import { errorMessage } from '../errors.js'
 import { INVALID_HANDLE } from '../identity/identity.js'
 import type { Logger } from '../logger.js'
-import type { ApplyBatchOptions, PreparedBatch } from '../ingest/indexer.js'
+import { PreparedBatch, type ApplyBatchOptions } from '../ingest/indexer.js'
 import type { IndexOp, OpContext, RecordWriteOp } from '../ingest/ops.js'
 import type { ListRecordsPage, RepoRecord } from './pds-client.js'
 import type { BackfillMetrics } from './metrics.js'
@@ -133,50 +136,62 @@ export async function backfillRepo(
   let pages = 0
   for (const collection of BACKFILL_COLLECTIONS) {
     const state = progress.collections[collection] ?? { done: false }
-    // Pipelined: the next page is fetched, turned into ops and validated while this one is
-    // written. One page is written at a time (two at once only contend on a 2-core box), and
-    // one is fetched ahead (more only makes the PDS compete for the same cores), so pages and
-    // their progress commit in page order and a resumed job never skips a page.
-    const fetchPage = (cursor: string | undefined) => {
-      const p = deps.pds.listRecords(did, collection, { cursor, limit: PAGE_LIMIT }).then((page) => readPage(deps, did, page, horizon))
-      p.catch(() => {}) // observed when awaited; not an unhandled rejection if we stop first
-      return p
-    }
-    let next: Promise<ReadPage> | undefined = state.done ? undefined : fetchPage(state.cursor)
-    while (next) {
-      signal?.throwIfAborted()
-      const page = await next
-      next = page.done ? undefined : fetchPage(page.cursor)
-      pages++
-      const oldest = page.oldest !== null && (progress.oldest === null || page.oldest < progress.oldest) ? page.oldest : progress.oldest
-      // The progress after this page, saved in the page's transaction (computed again if the
-      // transaction is retried; adopted once it commits).
-      let after: { progress: Progress; indexed: number } | undefined
-      const pageProgress = (counts: { indexed: number; skipped: number }): Progress => ({
-        ...progress,
-        collections: { ...progress.collections, [collection]: { cursor: page.cursor, done: page.done } },
-        indexed: progress.indexed + counts.indexed,
-        malformed: progress.malformed + page.malformed + counts.skipped,
-        oldest,
-        horizonReached: progress.horizonReached || page.pastHorizon,
-      })
-      if (page.batch) {
-        const res = await deps.indexer.applyBatch(page.batch, {
-          deferFlush: true,
-          inTransaction: async (tx, counts) => {
-            after = { progress: pageProgress(counts), indexed: counts.indexed }
-            await saveProgress(tx, did, after.progress, counts.indexed)
-          },
+    if (state.done) continue
+    // Pipelined: a reader lists pages (the next request goes out as soon as a page arrives,
+    // before that page is validated) and keeps up to PAGES_AHEAD validated pages queued; the
+    // writer commits whatever is queued (up to PAGES_PER_TRANSACTION pages) in one
+    // transaction, with the progress after its last page. It waits briefly for a second
+    // page (SECOND_PAGE_WAIT_MS), so that pages share a transaction's fixed costs; a slow PDS
+    // still gets each page written as it comes. Transactions commit in page order, so a
+    // resumed job never skips a page.
+    const reader = readPages(deps, did, collection, state.cursor, horizon, signal)
+    try {
+      for (;;) {
+        signal?.throwIfAborted()
+        const group = await reader.take(PAGES_PER_TRANSACTION)
+        if (group.length === 0) break
+        pages += group.length
+        const last = group[group.length - 1]!
+        let oldest = progress.oldest
+        let malformed = 0
+        let pastHorizon = false
+        for (const page of group) {
+          if (page.oldest !== null && (oldest === null || page.oldest < oldest)) oldest = page.oldest
+          malformed += page.malformed
+          pastHorizon ||= page.pastHorizon
+        }
+        // The progress after these pages, saved in their transaction (computed again if the
+        // transaction is retried; adopted once it commits).
+        let after: { progress: Progress; indexed: number } | undefined
+        const groupProgress = (counts: { indexed: number; skipped: number }): Progress => ({
+          ...progress,
+          collections: { ...progress.collections, [collection]: { cursor: last.cursor, done: last.done } },
+          indexed: progress.indexed + counts.indexed,
+          malformed: progress.malformed + malformed + counts.skipped,
+          oldest,
+          horizonReached: progress.horizonReached || pastHorizon,
         })
-        deps.metrics?.recordsIndexed.inc({ collection }, res.indexed)
-        if (res.skipped) deps.metrics?.recordsMalformed.inc({ collection }, res.skipped)
-      } else {
-        // Nothing to index (all past the horizon, or all malformed): the progress alone.
-        after = { progress: pageProgress({ indexed: 0, skipped: 0 }), indexed: 0 }
-        await saveProgress(db, did, after.progress, 0)
+        const batches = group.flatMap((page) => (page.batch ? [page.batch] : []))
+        if (batches.length > 0) {
+          const res = await deps.indexer.applyBatch(PreparedBatch.concat(batches), {
+            deferFlush: true,
+            inTransaction: async (tx, counts) => {
+              after = { progress: groupProgress(counts), indexed: counts.indexed }
+              await saveProgress(tx, did, after.progress, counts.indexed)
+            },
+          })
+          deps.metrics?.recordsIndexed.inc({ collection }, res.indexed)
+          if (res.skipped) deps.metrics?.recordsMalformed.inc({ collection }, res.skipped)
+        } else {
+          // Nothing to index (all past the horizon, or all malformed): the progress alone.
+          after = { progress: groupProgress({ indexed: 0, skipped: 0 }), indexed: 0 }
+          await saveProgress(db, did, after.progress, 0)
+        }
+        if (!after) throw new Error('backfill page committed without its progress')
+        Object.assign(progress, after.progress)
       }
-      if (!after) throw new Error('backfill page committed without its progress')
-      Object.assign(progress, after.progress)
+    } finally {
+      reader.stop()
     }
   }
 
@@ -245,7 +260,125 @@ interface ReadPage {
   done: boolean
 }
 
-function readPage(deps: Pick<BackfillRepoDeps, 'indexer'>, did: string, page: ListRecordsPage, horizon: Date | null): ReadPage {
+/** Listed pages waiting to be written: at most this many are fetched and validated ahead. */
+export const PAGES_AHEAD = 4
+/** At most this many queued pages are written in one transaction. */
+export const PAGES_PER_TRANSACTION = 4
+/**
+ * The writer waits for a second page before it opens a transaction (a page's fixed costs —
+ * begin, locks, progress, commit, the row-change triggers — are then shared), but never longer
+ * than SECOND_PAGE_WAIT_MS after the first one is ready, so a slow PDS still sees each page
+ * written as it comes.
+ */
+const PAGES_MIN = 2
+const SECOND_PAGE_WAIT_MS = 25
+
+interface PageReader {
+  /**
+   * Up to `max` pages, in order, once at least one is ready; [] when the collection is done.
+   * Throws the listing's error once the pages read before it have been taken.
+   */
+  take(max: number): Promise<ReadPage[]>
+  /** Stop listing (the walk ended or failed). */
+  stop(): void
+}
+
+/**
+ * Lists a collection from `cursor` on, one request at a time, PAGES_AHEAD pages ahead of the
+ * writer. The next request is sent as soon as a page arrives, and that page is validated
+ * while it is out, so the PDS is asked for page N+1 while this process validates page N and
+ * Postgres writes the pages before it.
+ */
+function readPages(
+  deps: Pick<BackfillRepoDeps, 'indexer' | 'pds'>,
+  did: string,
+  collection: string,
+  cursor: string | undefined,
+  horizon: Date | null,
+  signal: AbortSignal | undefined,
+): PageReader {
+  const ready: ReadPage[] = []
+  let finished = false
+  let stopped = false
+  let failure: { err: unknown } | undefined
+  let wakeWriter: (() => void) | undefined
+  let wakeReader: (() => void) | undefined
+
+  const list = (c: string | undefined) => {
+    const p = deps.pds.listRecords(did, collection, { cursor: c, limit: PAGE_LIMIT })
+    p.catch(() => {}) // observed when awaited; not an unhandled rejection if we stop first
+    return p
+  }
+  // Pages listed and not yet taken by the writer, counting the one being validated and the
+  // request out: at most PAGES_AHEAD.
+  const room = () => ready.length + 2 <= PAGES_AHEAD
+  const run = async () => {
+    try {
+      let next: Promise<ListRecordsPage> | undefined = list(cursor)
+      while (next) {
+        const raw = await next
+        next = undefined
+        if (stopped) return
+        signal?.throwIfAborted()
+        const scanned = scanPage(did, raw, horizon)
+        if (!scanned.done && room()) {
+          next = list(scanned.cursor)
+          // Let the request leave before this thread spends its time on validation.
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+        ready.push(finishPage(deps, scanned))
+        wakeWriter?.()
+        if (scanned.done || next) continue
+        while (!stopped && !room()) await new Promise<void>((resolve) => (wakeReader = resolve))
+        if (stopped) return
+        next = list(scanned.cursor)
+      }
+    } catch (err) {
+      failure = { err }
+    } finally {
+      finished = true
+      wakeWriter?.()
+    }
+  }
+  void run()
+  return {
+    async take(max) {
+      while (ready.length === 0 && !finished) await new Promise<void>((resolve) => (wakeWriter = resolve))
+      if (ready.length < Math.min(PAGES_MIN, max) && !finished) {
+        const deadline = performance.now() + SECOND_PAGE_WAIT_MS
+        while (ready.length < Math.min(PAGES_MIN, max) && !finished) {
+          const left = deadline - performance.now()
+          if (left <= 0) break
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, left)
+            wakeWriter = () => {
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+        }
+      }
+      if (ready.length === 0) {
+        if (failure) throw failure.err
+        return []
+      }
+      const taken = ready.splice(0, max)
+      wakeReader?.()
+      return taken
+    },
+    stop() {
+      stopped = true
+      wakeReader?.()
+    },
+  }
+}
+
+/** A page's records turned into ops, before validation. */
+interface ScannedPage extends Omit<ReadPage, 'batch'> {
+  items: Array<{ op: IndexOp; ctx: OpContext }>
+}
+
+function scanPage(did: string, page: ListRecordsPage, horizon: Date | null): ScannedPage {
   let newerThanHorizon = 0
   let malformed = page.malformed
   let oldest: string | null = null
@@ -270,14 +403,12 @@ function readPage(deps: Pick<BackfillRepoDeps, 'indexer'>, did: string, page: Li
     horizon !== null && page.records.length > 0 && (newerThanHorizon === 0 || (lastCreated !== undefined && lastCreated < horizon))
   // A short page is the last one: no need to ask for an empty one after it.
   const done = pastHorizon || !page.cursor || page.records.length + page.malformed < PAGE_LIMIT
-  return {
-    cursor: page.cursor,
-    batch: items.length > 0 ? deps.indexer.prepareBatch(items) : undefined,
-    malformed,
-    oldest,
-    pastHorizon,
-    done,
-  }
+  return { cursor: page.cursor, items, malformed, oldest, pastHorizon, done }
+}
+
+function finishPage(deps: Pick<BackfillRepoDeps, 'indexer'>, page: ScannedPage): ReadPage {
+  const { items, ...rest } = page
+  return { ...rest, batch: items.length > 0 ? deps.indexer.prepareBatch(items) : undefined }
 }
 
 /** A listRecords/getRecord entry as an index op; undefined when its URI is not this repo's record. */

@@ -55,6 +55,16 @@ export class PreparedBatch {
   get size(): number {
     return this.prepared.length + this.skips.length
   }
+
+  /** Several prepared batches as one (in order), to be applied in one transaction. */
+  static concat(batches: PreparedBatch[]): PreparedBatch {
+    if (batches.length === 1) return batches[0]!
+    if (batches.some((b) => b.applied)) throw new Error('a prepared batch is applied once')
+    return new PreparedBatch(
+      batches.flatMap((b) => b.prepared),
+      batches.flatMap((b) => b.skips),
+    )
+  }
 }
 
 export interface BatchResult {
