@@ -83,20 +83,34 @@ function prepareWrite(op: RecordWriteOp, ctx: OpContext, lexicons: Lexicons, now
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return skip('invalid_record', 'record is not an object')
 
   const indexedAt = firstSeen(ctx, now)
-  // An unparseable createdAt must not cost us the post: it gets the first-seen time, also in
-  // the stored record (views return it, and the app drops records that fail the lexicon).
   let record = raw as Record<string, unknown>
   let createdAtFallback = false
   const claimed = record.createdAt
-  const claimedValid = typeof claimed === 'string' && isDatetimeStringLenient(claimed)
-  if (!claimedValid && (claimed !== undefined || op.collection !== 'app.bsky.actor.profile')) {
-    record = { ...record, createdAt: indexedAt.toISOString() }
-    createdAtFallback = true
+  // The usual case first: a record the lexicon accepts as it is. Where the lexicon itself
+  // checks createdAt as a datetime (the same isDatetimeStringLenient as below), that also
+  // settles the createdAt check, which is then not run a second time.
+  let accepted = false
+  if (typeof claimed === 'string' && createdAtIsDatetime(lexicons, op.collection)) {
+    try {
+      lexicons.assertValidRecord(op.collection, jsonToLex(record as never))
+      accepted = true
+    } catch {
+      // decided below, exactly as if this had not been tried
+    }
   }
-  try {
-    lexicons.assertValidRecord(op.collection, jsonToLex(record as never))
-  } catch (err) {
-    return skip('invalid_record', errorMessage(err))
+  if (!accepted) {
+    // An unparseable createdAt must not cost us the post: it gets the first-seen time, also in
+    // the stored record (views return it, and the app drops records that fail the lexicon).
+    const claimedValid = typeof claimed === 'string' && isDatetimeStringLenient(claimed)
+    if (!claimedValid && (claimed !== undefined || op.collection !== 'app.bsky.actor.profile')) {
+      record = { ...record, createdAt: indexedAt.toISOString() }
+      createdAtFallback = true
+    }
+    try {
+      lexicons.assertValidRecord(op.collection, jsonToLex(record as never))
+    } catch (err) {
+      return skip('invalid_record', errorMessage(err))
+    }
   }
   const subjectProblem = checkSubjects(op.collection, record)
   if (subjectProblem) return skip('invalid_subject', subjectProblem)
@@ -163,8 +177,42 @@ function firstSeen(ctx: OpContext, now: Date): Date {
   return now
 }
 
+/**
+ * Does the collection's record lexicon declare createdAt as a datetime (so that accepting a
+ * record means its createdAt passed isDatetimeStringLenient)? Per Lexicons instance.
+ */
+const datetimeCreatedAt = new WeakMap<Lexicons, Map<string, boolean>>()
+export function createdAtIsDatetime(lexicons: Lexicons, collection: string): boolean {
+  let byCollection = datetimeCreatedAt.get(lexicons)
+  if (!byCollection) datetimeCreatedAt.set(lexicons, (byCollection = new Map()))
+  let known = byCollection.get(collection)
+  if (known === undefined) {
+    const def = lexicons.getDef(collection) as
+      | { type?: string; record?: { properties?: Record<string, { type?: string; format?: string }> } }
+      | undefined
+    const prop = def?.type === 'record' ? def.record?.properties?.createdAt : undefined
+    known = prop?.type === 'string' && prop.format === 'datetime'
+    byCollection.set(collection, known)
+  }
+  return known
+}
+
+/**
+ * The CID of almost every record: CIDv1, dag-cbor, sha2-256, in base32 ('b' + 58 characters:
+ * "afyrei" and two zero bits are the version, codec and multihash header; the last character
+ * holds the digest's final 3 bits and 2 zero padding bits). Exactly the strings of that form
+ * that the full parse accepts; anything else goes through the full parse.
+ */
+const DAG_CBOR_SHA256_CID = /^bafyrei[a-h][a-z2-7]{50}[aeimquy4]$/
+
 /** jsonToLex turns a parseable {$link} into a CID instance and leaves anything else a plain object. */
-function isCid(value: string): boolean {
+export function isCid(value: string): boolean {
+  if (DAG_CBOR_SHA256_CID.test(value)) return true
+  return isCidParsed(value)
+}
+
+/** The full parse (isCid without its shortcut), exported for the test of that shortcut. */
+export function isCidParsed(value: string): boolean {
   try {
     const parsed = jsonToLex({ $link: value }) as object
     return Object.getPrototypeOf(parsed) !== Object.prototype
