@@ -184,6 +184,8 @@ export class App {
     // Read-your-writes in this process: a batch's changes leave the row cache before
     // applyBatch returns (only when something is cached; see row-change-listener.ts).
     if (rowCache) indexer.setAfterCommit(() => (rowCache.holdsRows ? rowCache.sync() : undefined))
+    // and so do the procedures' own writes (mutes, bookmarks: the viewer-state cache)
+    if (rowCache) router.setAfterProcedure(() => (rowCache.holdsRows ? rowCache.sync() : undefined))
     if (readApi.rows) registerRowCacheMetrics(readApi.rows, this.metrics.registry)
     this.ctx = {
       hydrator: readApi.hydrator,

@@ -26,14 +26,23 @@ export async function getViewerState(
   /** union-all branches of other modules' viewer state, in the same round trip (ViewerStateRow columns) */
   branches: Array<RawBuilder<ViewerStateRow>> = [],
 ): Promise<ViewerState> {
-  const out: ViewerState = { relationships: new Map(), posts: new Map(), other: [] }
-  if (dids.length === 0 && uris.length === 0) return out
-  if (follows) {
-    for (const did of dids) {
-      const uri = follows.get(did)
-      if (uri) out.relationships.set(did, { following: uri })
-    }
-  }
+  if (dids.length === 0 && uris.length === 0) return viewerStateFromRows([], dids, follows)
+  return viewerStateFromRows(await getViewerStateRows(db, viewer, dids, uris, follows, branches), dids, follows)
+}
+
+/**
+ * The query's rows. Each row's key is one of `dids` or `uris` (the account or post it is
+ * about), so answers can be kept per key (the read API's cache: row-source.ts).
+ */
+export async function getViewerStateRows(
+  db: Db,
+  viewer: string,
+  dids: string[],
+  uris: string[],
+  follows?: Map<string, string>,
+  branches: Array<RawBuilder<ViewerStateRow>> = [],
+): Promise<ViewerStateRow[]> {
+  if (dids.length === 0 && uris.length === 0) return []
   // Fixed SQL texts (each prepared once): with and without the viewer's own follows, and
   // with the same appended branches.
   const following = follows
@@ -64,7 +73,19 @@ export async function getViewerState(
       where author_did = ${viewer} and by_local and subject_uri = any(${uris}::text[]) group by subject_uri
     ${appended}
   `.execute(db)
-  for (const row of res.rows) {
+  return res.rows
+}
+
+/** Relationships and post states from the rows (`follows`: the viewer's, when held). */
+export function viewerStateFromRows(rows: ViewerStateRow[], dids: string[], follows?: Map<string, string>): ViewerState {
+  const out: ViewerState = { relationships: new Map(), posts: new Map(), other: [] }
+  if (follows) {
+    for (const did of dids) {
+      const uri = follows.get(did)
+      if (uri) out.relationships.set(did, { following: uri })
+    }
+  }
+  for (const row of rows) {
     if (!OWN_KINDS.has(row.kind)) {
       out.other.push(row)
       continue

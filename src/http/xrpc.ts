@@ -73,8 +73,18 @@ export interface XrpcRouterOptions {
 export class XrpcRouter {
   private readonly methods = new Map<string, XrpcMethod>()
   private readonly guards: CallGuard[] = []
+  private afterProcedure?: () => Promise<void> | undefined
 
   constructor(private readonly opts: XrpcRouterOptions) {}
+
+  /**
+   * Runs after every procedure that succeeded, before its answer is sent: the read API's
+   * caches take in what the procedure wrote (a mute, a bookmark), so the caller's next read
+   * shows it.
+   */
+  setAfterProcedure(fn: () => Promise<void> | undefined): void {
+    this.afterProcedure = fn
+  }
 
   add<P = any>(nsid: string, method: XrpcMethod<P>): void {
     const def = this.opts.lexicons.getDef(nsid)
@@ -170,6 +180,7 @@ export class XrpcRouter {
     }
 
     const handled = await method.handler({ nsid, params, input, viewer, req })
+    if (def.type === 'procedure') await this.afterProcedure?.()
     const result = guardHeaders ? { ...handled, headers: { ...guardHeaders, ...handled?.headers } } : handled
     if (this.opts.validateOutput && def.output?.encoding === 'application/json') {
       try {

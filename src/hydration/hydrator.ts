@@ -6,7 +6,7 @@ import type { Db } from '../db/database.js'
 import type { FeedItemRow, TimelineSources } from '../dataplane/feeds.js'
 import { getRelationships, type Relationship } from '../dataplane/graph.js'
 import { getViewerPostStates, type ViewerPostState } from '../dataplane/interactions.js'
-import { getViewerState, type ViewerStateRow } from '../dataplane/viewer.js'
+import { getViewerStateRows, viewerStateFromRows, type ViewerStateRow } from '../dataplane/viewer.js'
 import { getPosts, getTombstoned, type PostRow } from '../dataplane/posts.js'
 import type { ActorInfoSource } from './identity.js'
 import { directRows, type RowSource } from './row-source.js'
@@ -232,8 +232,19 @@ export class Hydrator {
     // from memory when the read API holds it)
     const follows = this.rows.timeline ? await this.rows.timeline.follows(this.deps.db, viewer) : undefined
     // extensions that offer query branches join the viewer-state query (one round trip)
-    const branches = this.extensions.map((e) => e.viewerStateBranches?.(viewer, wantedDids, wantedUris, state))
-    const viewerState = getViewerState(this.deps.db, viewer, wantedDids, wantedUris, follows, branches.filter((b) => b !== undefined).map((b) => b.sql))
+    const branchesFor = (dids: string[], uris: string[]) =>
+      this.extensions.map((e) => e.viewerStateBranches?.(viewer, dids, uris, state))
+    const branches = branchesFor(wantedDids, wantedUris)
+    const query = (dids: string[], uris: string[], bs: typeof branches) =>
+      getViewerStateRows(this.deps.db, viewer, dids, uris, follows, bs.filter((b) => b !== undefined).map((b) => b.sql))
+    // With the read API's cache, only the accounts and posts it holds no answers for are
+    // queried (the viewer's own follows must come from memory then: they are not announced
+    // as viewer state). The extensions' branches are built again for just those keys.
+    const rows =
+      this.rows.viewerStateRows && follows
+        ? this.rows.viewerStateRows(viewer, wantedDids, wantedUris, (dids, uris) => query(dids, uris, branchesFor(dids, uris)))
+        : query(wantedDids, wantedUris, branches)
+    const viewerState = rows.then((r) => viewerStateFromRows(r, wantedDids, follows))
     const relationships = viewerState.then((v) => v.relationships)
     const postStates = viewerState.then((v) => v.posts)
     // Either half may go unused (nothing to load on that side): never an unhandled rejection;

@@ -8,6 +8,7 @@ import type { Db } from '../db/database.js'
 import { type ActorRow, getActors } from '../dataplane/actors.js'
 import { getFollowsOf, getNewestItemTimes, type TimelineSources } from '../dataplane/feeds.js'
 import { getPostsWithReferences, getReposts, type PostRow, type RepostRow } from '../dataplane/posts.js'
+import type { ViewerStateRow } from '../dataplane/viewer.js'
 import type { Logger } from '../logger.js'
 import { RowCache } from './row-cache.js'
 import { RowChangeListener, type ChangeSubscriber } from './row-change-listener.js'
@@ -20,6 +21,16 @@ export interface RowSource {
   actors(db: Db, dids: string[]): Promise<ActorRow[]>
   /** The timeline's sources, when held in memory (else the skeleton reads them in its query). */
   timeline?: TimelineSources
+  /**
+   * The viewer-state query's rows (getViewerStateRows) for these accounts and posts, from the
+   * answers held for the viewer where there are any; `load` queries the rest.
+   */
+  viewerStateRows?(
+    viewer: string,
+    dids: string[],
+    uris: string[],
+    load: (dids: string[], uris: string[]) => Promise<ViewerStateRow[]>,
+  ): Promise<ViewerStateRow[]>
 }
 
 export const directRows: RowSource = {
@@ -45,6 +56,11 @@ export class CachedRows implements RowSource {
   readonly newestItem: RowCache<number | null>
   /** viewers' newest timeline items (the skeleton of their first pages) */
   readonly timelines: TimelineCache
+  /**
+   * viewer → the viewer-state rows of each account and post already asked about (an empty
+   * list: asked, nothing there), dropped whole on a 'v' announcement for the viewer
+   */
+  readonly viewerStates: RowCache<Map<string, ViewerStateRow[]>>
   readonly listener: RowChangeListener
   readonly timeline: TimelineSources
 
@@ -57,6 +73,8 @@ export class CachedRows implements RowSource {
     this.newestItem = new RowCache('newest_items', opts.maxEntries)
     // a held timeline is up to a few hundred items: one per 50 rows of the other caches
     this.timelines = new TimelineCache({ maxViewers: Math.ceil(opts.maxEntries / 50) })
+    // up to MAX_VIEWER_STATE_KEYS answers per viewer: as many viewers as held timelines
+    this.viewerStates = new RowCache('viewer_states', Math.ceil(opts.maxEntries / 50))
     const timelines = this.timelines
     // the held timelines hear two kinds of announcement: feed items ('l') and follows ('f')
     const timelineSubscriber = (invalidate: (keys: string[]) => void): ChangeSubscriber => ({
@@ -78,6 +96,7 @@ export class CachedRows implements RowSource {
         a: [this.actorRows],
         f: [this.followsBy, followsOf],
         l: [this.newestItem, feedItemsOf],
+        v: [this.viewerStates],
       } as Record<string, ChangeSubscriber[]>,
     })
     this.timeline = {
@@ -113,6 +132,41 @@ export class CachedRows implements RowSource {
         this.newestItem.set(did, v, token)
       }
     }
+    return out
+  }
+
+  async viewerStateRows(
+    viewer: string,
+    dids: string[],
+    uris: string[],
+    load: (dids: string[], uris: string[]) => Promise<ViewerStateRow[]>,
+  ): Promise<ViewerStateRow[]> {
+    const token = this.viewerStates.token()
+    const held = this.viewerStates.get(viewer)
+    const out: ViewerStateRow[] = []
+    const missingDids: string[] = []
+    const missingUris: string[] = []
+    for (const [keys, missing] of [
+      [dids, missingDids],
+      [uris, missingUris],
+    ] as const) {
+      for (const key of keys) {
+        const rows = held?.get(key)
+        if (rows) out.push(...rows)
+        else missing.push(key)
+      }
+    }
+    if (missingDids.length === 0 && missingUris.length === 0) return out
+    const fresh = await load(missingDids, missingUris)
+    out.push(...fresh)
+    const answers = new Map<string, ViewerStateRow[]>()
+    for (const key of [...missingDids, ...missingUris]) answers.set(key, [])
+    for (const row of fresh) answers.get(row.key)?.push(row)
+    // Added to the held map in place when it is still held (set() below refuses a map whose
+    // viewer was announced since the token; a dropped map is no longer reachable anyway).
+    const map = held && held.size + answers.size <= MAX_VIEWER_STATE_KEYS ? held : new Map<string, ViewerStateRow[]>()
+    for (const [key, rows] of answers) map.set(key, rows)
+    this.viewerStates.set(viewer, map, token)
     return out
   }
 
@@ -167,6 +221,9 @@ export class CachedRows implements RowSource {
   }
 }
 
+/** answers held per viewer before their map starts afresh (a few pages of accounts and posts) */
+const MAX_VIEWER_STATE_KEYS = 2_000
+
 async function cachedByKey<V>(
   cache: RowCache<V>,
   keys: string[],
@@ -192,7 +249,7 @@ async function cachedByKey<V>(
 
 /** Hit/miss counters and sizes on /metrics, sampled on scrape. */
 export function registerRowCacheMetrics(rows: CachedRows, registry: Registry): void {
-  const caches = [rows.posts, rows.repostRows, rows.actorRows, rows.followsBy, rows.newestItem, rows.timelines] as Array<{
+  const caches = [rows.posts, rows.repostRows, rows.actorRows, rows.followsBy, rows.newestItem, rows.timelines, rows.viewerStates] as Array<{
     name: string
     hits: number
     misses: number

@@ -69,6 +69,23 @@ describe('XRPC routing', () => {
     expect(body.message).toMatch(message)
   })
 
+  it('lets the read caches take in a procedure\'s writes before its answer is sent (not after queries)', async () => {
+    const order: string[] = []
+    router.setAfterProcedure(async () => {
+      await new Promise((r) => setTimeout(r, 20))
+      order.push('caches synced')
+    })
+    try {
+      const res = await app.inject({ method: 'POST', url: '/xrpc/app.bsky.graph.muteActor', payload: { actor: 'did:plc:allowed' } })
+      order.push(`answered ${res.statusCode}`)
+      await get('/xrpc/app.bsky.feed.getTimeline')
+      order.push('query answered')
+    } finally {
+      router.setAfterProcedure(() => undefined)
+    }
+    expect(order).toEqual(['caches synced', 'answered 200', 'query answered'])
+  })
+
   it('leaves the process stack-trace setting as it found it, after good and bad parameters', async () => {
     // parameter validation turns stack traces off while it runs (src/http/xrpc.ts)
     const before = Error.stackTraceLimit
