@@ -146,8 +146,22 @@ export class TimelineCache {
   /** 'l' announcements: these accounts' feed items changed. */
   accountsChanged(accounts: Iterable<string>): void {
     const epoch = ++this.epoch
-    for (const account of accounts) this.forEachHolder(account, epoch, (entry) => this.markStale(entry, account, epoch))
-    this.trimMarks()
+    for (const account of accounts) {
+      if (this.building.size > 0) this.marks.set(account, epoch)
+      this.reread.delete(account)
+      const viewers = this.byAccount.get(account)
+      if (!viewers) continue
+      for (const viewer of [...viewers]) {
+        const entry = this.entries.get(viewer)
+        if (!entry) continue
+        entry.stale.set(account, epoch)
+        if (entry.stale.size > this.maxStale) this.drop(viewer)
+      }
+    }
+    if (this.marks.size > MAX_MARKS) {
+      this.marks.clear()
+      this.floor = ++this.epoch
+    }
   }
 
   /**
@@ -161,35 +175,21 @@ export class TimelineCache {
     const epoch = ++this.epoch
     for (const item of items) {
       const account = item.originatorDid
-      this.forEachHolder(account, epoch, (entry) => {
-        if (entry.busy || entry.stale.has(account)) this.markStale(entry, account, epoch)
-        else insertItem(entry, item, this.maxItems)
-      })
+      if (this.building.size > 0) this.marks.set(account, epoch)
+      this.reread.delete(account)
+      const viewers = this.byAccount.get(account)
+      if (!viewers) continue
+      for (const viewer of [...viewers]) {
+        const entry = this.entries.get(viewer)
+        if (!entry) continue
+        if (entry.busy || entry.stale.has(account)) {
+          entry.stale.set(account, epoch)
+          if (entry.stale.size > this.maxStale) this.drop(viewer)
+          continue
+        }
+        insertItem(entry, item, this.maxItems)
+      }
     }
-    this.trimMarks()
-  }
-
-  /**
-   * An announcement about `account`: builds in flight mark it, its shared reread is outdated,
-   * and `fn` visits every held timeline that merges it.
-   */
-  private forEachHolder(account: string, epoch: number, fn: (entry: Entry) => void): void {
-    if (this.building.size > 0) this.marks.set(account, epoch)
-    this.reread.delete(account)
-    const viewers = this.byAccount.get(account)
-    if (!viewers) return
-    for (const viewer of [...viewers]) {
-      const entry = this.entries.get(viewer)
-      if (entry) fn(entry)
-    }
-  }
-
-  private markStale(entry: Entry, account: string, epoch: number): void {
-    entry.stale.set(account, epoch)
-    if (entry.stale.size > this.maxStale) this.drop(entry.viewer)
-  }
-
-  private trimMarks(): void {
     if (this.marks.size > MAX_MARKS) {
       this.marks.clear()
       this.floor = ++this.epoch
