@@ -6,7 +6,7 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import { type ActorRow, getActors } from '../dataplane/actors.js'
-import { type FeedItemRow, getFollowsOf, getNewestItemTimes, type TimelineSources } from '../dataplane/feeds.js'
+import { getFollowsOf, getNewestItemTimes, type TimelineSources } from '../dataplane/feeds.js'
 import { getPostsWithReferences, getReposts, type PostRow, type RepostRow } from '../dataplane/posts.js'
 import type { ViewerStateRow } from '../dataplane/viewer.js'
 import type { Logger } from '../logger.js'
@@ -86,17 +86,6 @@ export class CachedRows implements RowSource {
       },
     })
     const feedItemsOf = timelineSubscriber((keys) => timelines.accountsChanged(keys))
-    const itemsWritten = timelineSubscriber((keys) => timelines.itemsWritten(keys.map(announcedItem)))
-    // an item announced with its content ('i') raises its originator's newest-item bound too
-    const newestItem = this.newestItem
-    const newestOfItems: ChangeSubscriber = {
-      invalidate: (keys) => newestItem.invalidate(keys.map((k) => announcedItem(k).originatorDid)),
-      clear: () => newestItem.clear(),
-      setLive: () => {}, // the 'l' subscription turns it on and off
-      get size() {
-        return 0
-      },
-    }
     const followsOf = timelineSubscriber((keys) => timelines.followsChanged(keys))
     this.listener = new RowChangeListener({
       dbCfg: opts.dbCfg,
@@ -107,7 +96,6 @@ export class CachedRows implements RowSource {
         a: [this.actorRows],
         f: [this.followsBy, followsOf],
         l: [this.newestItem, feedItemsOf],
-        i: [newestOfItems, itemsWritten],
         v: [this.viewerStates],
       } as Record<string, ChangeSubscriber[]>,
     })
@@ -231,12 +219,6 @@ export class CachedRows implements RowSource {
   actors(db: Db, dids: string[]): Promise<ActorRow[]> {
     return cachedByKey(this.actorRows, dids, (keys) => getActors(db, keys), (r) => r.did)
   }
-}
-
-/** An 'i' announcement's key (migrations/0141): originator, uri, type, post uri ('' = its own), sort key. */
-function announcedItem(key: string): FeedItemRow {
-  const [originatorDid = '', uri = '', type, postUri, sortKey = ''] = key.split('\x1f')
-  return { originatorDid, uri, type: type === 'repost' ? 'repost' : 'post', postUri: postUri || uri, sortKey }
 }
 
 /** answers held per viewer before their map starts afresh (a few pages of accounts and posts) */

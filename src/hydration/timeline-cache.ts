@@ -6,9 +6,6 @@
 //                  that merges the account marks it stale, and the next read of that
 //                  timeline re-reads just that account's items in the held range (one index
 //                  range) before answering;
-//   'i' <item>     a feed item was inserted (small statements, migrations/0141): it goes
-//                  straight into every held timeline that merges its originator, when it
-//                  falls in the held range — no reread (else it is marked stale, as for 'l');
 //   'f' <viewer>   the viewer's follows changed: their timeline is dropped.
 // A held timeline is exactly the viewer's items with key >= its last item's key (the
 // horizon), or all of them (`complete`). Reads below the horizon extend it, up to a bound;
@@ -58,8 +55,6 @@ interface Entry {
   stale: Map<string, number>
   /** one change at a time per timeline (refresh, extend): reads queue behind it */
   lock: Promise<unknown>
-  /** a refresh or extension is reading from the database: announced items mark it stale instead */
-  busy: boolean
 }
 
 export class TimelineCache {
@@ -164,38 +159,6 @@ export class TimelineCache {
     }
   }
 
-  /**
-   * 'i' announcements: these feed items were inserted. Each goes into the held timelines that
-   * merge its originator, in order, when it falls in their held range. A timeline that is
-   * reading from the database meanwhile (refresh, extension), or already has the account
-   * stale, marks the account stale instead (its read could miss the item); so do builds in
-   * flight (as for 'l').
-   */
-  itemsWritten(items: FeedItemRow[]): void {
-    const epoch = ++this.epoch
-    for (const item of items) {
-      const account = item.originatorDid
-      if (this.building.size > 0) this.marks.set(account, epoch)
-      this.reread.delete(account)
-      const viewers = this.byAccount.get(account)
-      if (!viewers) continue
-      for (const viewer of [...viewers]) {
-        const entry = this.entries.get(viewer)
-        if (!entry) continue
-        if (entry.busy || entry.stale.has(account)) {
-          entry.stale.set(account, epoch)
-          if (entry.stale.size > this.maxStale) this.drop(viewer)
-          continue
-        }
-        insertItem(entry, item, this.maxItems)
-      }
-    }
-    if (this.marks.size > MAX_MARKS) {
-      this.marks.clear()
-      this.floor = ++this.epoch
-    }
-  }
-
   /** 'f' announcements: these viewers' follows changed. */
   followsChanged(viewers: Iterable<string>): void {
     this.epoch++
@@ -235,7 +198,7 @@ export class TimelineCache {
           const mark = this.marks.get(account)
           if (mark !== undefined && mark > token) stale.set(account, mark)
         }
-        const entry: Entry = { viewer, follows, accounts, items, complete, stale, lock: Promise.resolve(), busy: false }
+        const entry: Entry = { viewer, follows, accounts, items, complete, stale, lock: Promise.resolve() }
         this.store(entry)
         return entry
       } finally {
@@ -277,12 +240,7 @@ export class TimelineCache {
     let loaded = false
     if (entry.stale.size > 0) {
       this.rereads++
-      entry.busy = true
-      try {
-        await this.refresh(entry, loader)
-      } finally {
-        entry.busy = false
-      }
+      await this.refresh(entry, loader)
     }
     let start = cursor ? firstOlderThan(entry.items, cursor) : 0
     if (entry.items.length - start < limit + 1 && !entry.complete) {
@@ -294,13 +252,7 @@ export class TimelineCache {
       }
       loaded = true
       const step = Math.max(this.extendItems, limit + 1)
-      entry.busy = true
-      let rows: FeedItemRow[]
-      try {
-        rows = await loader.page(step, { sortAt: horizon.sortKey, uri: horizon.uri })
-      } finally {
-        entry.busy = false
-      }
+      const rows = await loader.page(step, { sortAt: horizon.sortKey, uri: horizon.uri })
       if (!this.held(entry)) {
         this.misses++
         return loader.page(limit, cursor)
@@ -373,25 +325,6 @@ export class TimelineCache {
       if (compareKey(h, { sortKey: deepest.sortAt, uri: deepest.uri }) < 0) deepest = h
     }
     return deepest
-  }
-}
-
-/**
- * Puts a newly written item into a held timeline: in keyset order when it is at or above the
- * horizon (a timeline holds every item from its last one up), not at all below it; once.
- */
-function insertItem(entry: Entry, item: FeedItemRow, maxItems: number): void {
-  const items = entry.items
-  const cursor: KeysetCursor = { sortAt: item.sortKey, uri: item.uri }
-  // first held item strictly older than the new one: it goes just before
-  const at = firstOlderThan(items, cursor)
-  if (at === items.length && !entry.complete) return // below the horizon: not held
-  const before = items[at - 1]
-  if (before && before.uri === item.uri && before.sortKey === item.sortKey) return // already there
-  items.splice(at, 0, skeletonOnly(item))
-  if (items.length > maxItems) {
-    items.length = maxItems
-    entry.complete = false
   }
 }
 
