@@ -73,8 +73,10 @@ export class CachedRows implements RowSource {
     this.newestItem = new RowCache('newest_items', opts.maxEntries)
     // a held timeline is up to a few hundred items: one per 50 rows of the other caches
     this.timelines = new TimelineCache({ maxViewers: Math.ceil(opts.maxEntries / 50) })
-    // up to MAX_VIEWER_STATE_KEYS answers per viewer: as many viewers as held timelines
-    this.viewerStates = new RowCache('viewer_states', Math.ceil(opts.maxEntries / 50))
+    // up to MAX_VIEWER_STATE_KEYS answers per viewer, for at least as many viewers as held
+    // timelines: the row cache's two generations keep between half and all of its size, so
+    // twice that many
+    this.viewerStates = new RowCache('viewer_states', Math.ceil(opts.maxEntries / 25))
     const timelines = this.timelines
     // the held timelines hear two kinds of announcement: feed items ('l') and follows ('f')
     const timelineSubscriber = (invalidate: (keys: string[]) => void): ChangeSubscriber => ({
