@@ -29,8 +29,7 @@
 // Env: BENCH_DATABASE_URL (default postgres://127.0.0.1:5432/appview_bench), BENCH_USERS,
 // BENCH_AUTHORS, BENCH_FOLLOWS, BENCH_POSTS_PER_AUTHOR, BENCH_REPOSTS, BENCH_SECONDS (open-loop
 // phase, 30), BENCH_CAPACITY_SECONDS (closed-loop phase, 20), BENCH_RATE (400), BENCH_CONCURRENCY, BENCH_REBUILD=1 (regenerate the dataset), BENCH_LOAD_ONLY=1 (only build it),
-// BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. --cpu-prof), BENCH_CLIENT=node-http (the
-// load generator on node:http instead of undici, as before 2026-11-28 04:40), BENCH_WRITE_RATE
+// BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. --cpu-prof), BENCH_WRITE_RATE
 // (ops/s written through the real indexer in another App during both phases, 20; 0 = none).
 //
 // writes    while the phases run, an indexer in another process (its own App, as the ingest
@@ -53,7 +52,6 @@ import { createServiceJwt } from '@atproto/xrpc-server'
 import * as plcLib from '@did-plc/lib'
 import * as plc from '@did-plc/server'
 import { sql } from 'kysely'
-import { Pool } from 'undici'
 import pino from 'pino'
 import { Database } from '../../src/db/database.js'
 import { getTimelineSkeleton } from '../../src/dataplane/feeds.js'
@@ -405,24 +403,11 @@ async function main() {
     if (checkRes.status !== 200) throw new Error(`createServiceJwt token refused: ${checkRes.status} ${await checkRes.text()}`)
 
     // Plain keep-alive HTTP/1.1, one socket per client, as a PDS proxying for its users keeps
-    // connections open; the body is parsed as the app would (JSON) to count the items. undici's
-    // pool rather than node:http: the load generator shares the two cores with the server,
-    // and node:http cost it ~0.9 ms of CPU per request (BENCH_CLIENT=node-http for that one).
-    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY, pipelining: 1 })
+    // connections open; the body is parsed as the app would (JSON) to count the items.
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
     // A PDS passes the body on without decoding it: the client keeps every chunk only for the
     // answers it parses, and otherwise just the tail (where the cursor is).
-    const getUndici = async (pathAndQuery: string, token: string, whole: boolean) => {
-      const res = await pool.request({ path: pathAndQuery, method: 'GET', headers: { authorization: `Bearer ${token}` } })
-      const chunks: Buffer[] = []
-      for await (const c of res.body as AsyncIterable<Buffer>) {
-        chunks.push(c)
-        if (!whole && chunks.length > 2) chunks.shift()
-      }
-      const body = Buffer.concat(chunks)
-      return { status: res.statusCode, body: (whole ? body : body.subarray(Math.max(0, body.length - 2048))).toString('utf8') }
-    }
-    const getNodeHttp = (pathAndQuery: string, token: string, whole: boolean) =>
+    const get = (pathAndQuery: string, token: string, whole: boolean) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = http.get(
           { host: '127.0.0.1', port, path: pathAndQuery, agent, headers: { authorization: `Bearer ${token}` } },
@@ -441,7 +426,6 @@ async function main() {
         )
         req.on('error', reject)
       })
-    const get = env.BENCH_CLIENT === 'node-http' ? getNodeHttp : getUndici
     /** one getTimeline call; `since` = when it was due (open loop), else when it was sent */
     // In production the tokens come from the users' PDSes on other machines; here minting
     // shares the AppView's two cores, so each measured phase mints its tokens just before it
@@ -586,8 +570,6 @@ async function main() {
     const capacity = await runPhase(CAPACITY_SECONDS)
     say(`capacity (closed loop): ${capacity.requestsPerSecond} req/s`)
     const atRate = await runPhase(SECONDS, RATE)
-    await pool.close()
-    agent.destroy()
     say(`at ${RATE} req/s offered (open loop): p50 ${atRate.all.p50.toFixed(1)} ms, p99 ${atRate.all.p99.toFixed(1)} ms`)
     const writes = stopWriter ? await stopWriter() : null
     if (writes) say(`writes during the phases: ${JSON.stringify(writes)}`)
