@@ -16,20 +16,6 @@ export interface ViewerState {
 /** A row of the query (its own kinds use key and uri; appended branches may use post/reply). */
 export type ViewerStateRow = { kind: string; key: string; uri: string | null; post: boolean | null; reply: boolean | null }
 
-export async function getViewerState(
-  db: Db,
-  viewer: string,
-  dids: string[],
-  uris: string[],
-  /** whom the viewer follows, when the caller holds it (then not queried again) */
-  follows?: Map<string, string>,
-  /** union-all branches of other modules' viewer state, in the same round trip (ViewerStateRow columns) */
-  branches: Array<RawBuilder<ViewerStateRow>> = [],
-): Promise<ViewerState> {
-  if (dids.length === 0 && uris.length === 0) return viewerStateFromRows([], dids, follows)
-  return viewerStateFromRows(await getViewerStateRows(db, viewer, dids, uris, follows, branches), dids, follows)
-}
-
 /**
  * The query's rows. Each row's key is one of `dids` or `uris` (the account or post it is
  * about), so answers can be kept per key (the read API's cache: row-source.ts).
@@ -39,7 +25,9 @@ export async function getViewerStateRows(
   viewer: string,
   dids: string[],
   uris: string[],
+  /** whom the viewer follows, when the caller holds it (then not queried again) */
   follows?: Map<string, string>,
+  /** union-all branches of other modules' viewer state, in the same round trip (ViewerStateRow columns) */
   branches: Array<RawBuilder<ViewerStateRow>> = [],
 ): Promise<ViewerStateRow[]> {
   if (dids.length === 0 && uris.length === 0) return []

@@ -4,7 +4,7 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { getActorLikesPage, getViewerPostStates } from '../../src/dataplane/interactions.js'
-import { getViewerState } from '../../src/dataplane/viewer.js'
+import { getViewerStateRows, viewerStateFromRows } from '../../src/dataplane/viewer.js'
 import { createTestApp, type TestApp } from '../_util/app.js'
 import { items, like, newDid, post, repost } from '../_util/index-ops.js'
 
@@ -45,7 +45,7 @@ describe('by_local on likes and reposts', () => {
     expect(await flags('like', theirs.uri)).toBe(true)
     expect(await flags('repost', theirRepost.uri)).toBe(true)
     expect((await getViewerPostStates(t.db, other, [p.uri])).get(p.uri)).toEqual({ like: theirs.uri, repost: theirRepost.uri })
-    expect((await getViewerState(t.db, other, [], [p.uri])).posts.get(p.uri)).toEqual({ like: theirs.uri, repost: theirRepost.uri })
+    expect(viewerStateFromRows(await getViewerStateRows(t.db, other, [], [p.uri]), []).posts.get(p.uri)).toEqual({ like: theirs.uri, repost: theirRepost.uri })
     expect((await getActorLikesPage(t.db, other, 10)).map((r) => r.uri)).toEqual([theirs.uri])
     // and p still counts both
     const counts = await t.db.selectFrom('post').select(['like_count', 'repost_count']).where('uri', '=', p.uri).executeTakeFirstOrThrow()
