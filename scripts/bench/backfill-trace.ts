@@ -1,5 +1,5 @@
 // Timeline trace of the history walk for `npm run bench:backfill` (BENCH_TRACE=1): for each
-// page, when its fetch ran (request sent → response headers → body read → JSON parsed), when
+// page, when its fetch ran (request sent → body read and decoded → JSON parsed), when
 // it was validated, and when it was written (applyBatch: transaction begin → commit, and the
 // round trips inside it); plus, over the history window, the CPU of this process (AppView +
 // benchmark), of the PDS process and of this process's Postgres backends, the machine's idle
@@ -10,11 +10,14 @@ import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import { PdsClient } from '../../src/backfill/pds-client.js'
+import type { GetLike } from '../../src/identity/guarded-get.js'
+import { Identity } from '../../src/identity/identity.js'
 import { Indexer } from '../../src/ingest/indexer.js'
 
 type Span = { t0: number; t1: number }
 interface PageTrace {
-  fetch?: Span & { headers?: number; body?: number; parse?: Span }
+  /** body: the response read and decoded (the guarded GET resolved). */
+  fetch?: Span & { body?: number; parse?: Span }
   validate?: Span
   /** The write (transaction) that took this page; several pages may share one. */
   write?: WriteTrace
@@ -51,34 +54,24 @@ export function installTrace(): void {
     span.t1 = performance.now()
     return res
   }
-  // Time to headers / body: through the global fetch (the dev-local-network path uses it).
-  const fetch0 = globalThis.fetch
-  globalThis.fetch = async (input, init) => {
-    const url = String(input instanceof Request ? input.url : input)
-    const span = url.includes('com.atproto.repo.listRecords') && active && url.includes(encodeURIComponent(active.did)) ? reqSpans.shift() : undefined
-    const res = await fetch0(input, init)
-    if (!span) return res
-    span.headers = performance.now()
-    // readLimited reads the body through its reader: time the last chunk instead.
-    const body = res.body
-    if (body) {
-      const getReader = body.getReader.bind(body)
-      ;(body as { getReader: unknown }).getReader = () => {
-        const reader = getReader()
-        const read = reader.read.bind(reader)
-        ;(reader as { read: unknown }).read = async () => {
-          const r = await read()
-          if (r.done) {
-            span.body = performance.now()
-            parsing = span
-          }
-          return r
+  // Time to the body read: through the identity's guarded GET (the PDS client's transport).
+  const getter = Object.getOwnPropertyDescriptor(Identity.prototype, 'get')!.get!
+  Object.defineProperty(Identity.prototype, 'get', {
+    configurable: true,
+    get(this: Identity) {
+      const get = getter.call(this) as GetLike
+      return async (url: string, opts: Parameters<GetLike>[1]) => {
+        const span =
+          url.includes('com.atproto.repo.listRecords') && active && url.includes(encodeURIComponent(active.did)) ? reqSpans.shift() : undefined
+        const res = await get(url, opts)
+        if (span) {
+          span.body = performance.now()
+          parsing = span
         }
-        return reader
+        return res
       }
-    }
-    return res
-  }
+    },
+  })
   const parse = JSON.parse
   JSON.parse = function (text: string, reviver?: Parameters<typeof JSON.parse>[1]) {
     const span = parsing
@@ -268,8 +261,7 @@ function report(
     `trace: ${n} pages in ${writes.length} writes (${f2(recordsWritten / Math.max(1, writes.length) / 100)} pages each); window ${f1(wall)} ms (from the follow), first fetch at +${f1(firstFetch - origin)} ms, walk ${f1(walk)} ms (first fetch sent → last write committed), probe saw all at +${f1(wall)} ms`,
   )
   const fetchMs = fetched.map((p) => d(p.fetch))
-  const toHeaders = fetched.map((p) => (p.fetch!.headers ?? NaN) - p.fetch!.t0)
-  const bodyMs = fetched.map((p) => (p.fetch!.body ?? NaN) - (p.fetch!.headers ?? NaN))
+  const toBody = fetched.map((p) => (p.fetch!.body ?? NaN) - p.fetch!.t0)
   const parseMs = fetched.map((p) => d(p.fetch!.parse))
   const validateMs = fetched.map((p) => d(p.validate))
   const writeMs = writes.map((w) => d(w))
@@ -285,7 +277,7 @@ function report(
   for (let i = 1; i < fetched.length; i++) pdsIdle += Math.max(0, fetched[i]!.fetch!.t0 - fetched[i - 1]!.fetch!.t1)
   const sum = (xs: number[]) => xs.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0)
   console.log(
-    `  per page (median): fetch ${f2(med(fetchMs))} ms (to headers ${f2(med(toHeaders))}, body ${f2(med(bodyMs))}, JSON.parse ${f2(med(parseMs))}), validate ${f2(med(validateMs))}; per write (median): ${f2(med(writeMs))} ms, ${f2(med(perPageWrite))} ms per page, ${med(queries)} round trips, ${f2(med(inQueries))} ms in them`,
+    `  per page (median): fetch ${f2(med(fetchMs))} ms (to the body read ${f2(med(toBody))}, JSON.parse ${f2(med(parseMs))}), validate ${f2(med(validateMs))}; per write (median): ${f2(med(writeMs))} ms, ${f2(med(perPageWrite))} ms per page, ${med(queries)} round trips, ${f2(med(inQueries))} ms in them`,
   )
   console.log(
     `  writer idle between writes ${f1(sum(gaps))} ms (median gap ${f2(med(gaps))}); next request sent ${f2(med(fetchStartLag))} ms (median) after a response; no request out to the PDS for ${f1(pdsIdle)} ms in all`,
@@ -298,11 +290,11 @@ function report(
     `  CPU over the window: ${cpuLine}; machine busy ${machine.busy} ms, idle ${machine.idle} ms of ${f1(wall * 2)} core-ms; this event loop ${f1(elu * 100)}% busy`,
   )
   if (process.env.BENCH_TRACE === 'pages') {
-    console.log('  page: fetch [t0 → headers → body → parsed → t1] validate [t0 t1] write #n [t0 t1] (ms from the follow)')
+    console.log('  page: fetch [t0 → body read → parsed → t1] validate [t0 t1] write #n [t0 t1] (ms from the follow)')
     for (const [i, p] of pages.entries()) {
       const r = (x: number | undefined) => (x === undefined ? '-' : f1(x - origin))
       console.log(
-        `  ${String(i).padStart(3)}: fetch [${r(p.fetch?.t0)} → ${r(p.fetch?.headers)} → ${r(p.fetch?.body)} → ${r(p.fetch?.parse?.t1)} → ${r(p.fetch?.t1)}] validate [${r(p.validate?.t0)} ${r(p.validate?.t1)}] write #${p.write?.index ?? '-'} [${r(p.write?.t0)} ${r(p.write?.t1)}] q ${p.write?.queries.map((q) => f2(q.t1 - q.t0)).join(' ') ?? ''}`,
+        `  ${String(i).padStart(3)}: fetch [${r(p.fetch?.t0)} → ${r(p.fetch?.body)} → ${r(p.fetch?.parse?.t1)} → ${r(p.fetch?.t1)}] validate [${r(p.validate?.t0)} ${r(p.validate?.t1)}] write #${p.write?.index ?? '-'} [${r(p.write?.t0)} ${r(p.write?.t1)}] q ${p.write?.queries.map((q) => f2(q.t1 - q.t0)).join(' ') ?? ''}`,
       )
     }
   }

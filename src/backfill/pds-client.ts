@@ -8,6 +8,7 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import { AtUri } from '@atproto/syntax'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
+import { ResponseTooLargeError, type GetResult } from '../identity/guarded-get.js'
 import { IdentityError, type Identity } from '../identity/identity.js'
 import { SsrfError } from '../identity/ssrf.js'
 import { HostLimiter } from './limiter.js'
@@ -52,7 +53,7 @@ export class PdsError extends Error {
 }
 
 export interface PdsClientOptions {
-  identity: Pick<Identity, 'resolvePdsUrl' | 'fetch'>
+  identity: Pick<Identity, 'resolvePdsUrl' | 'get'>
   log: Logger
   registry?: Registry
   requestTimeoutMs: number
@@ -206,25 +207,26 @@ export class PdsClient {
     const controller = new AbortController()
     const timer = setTimeout(() => controller.abort(), this.opts.requestTimeoutMs)
     try {
-      let res: Response
+      let res: GetResult
       try {
-        res = await this.opts.identity.fetch(url, { signal: controller.signal, headers: { accept: 'application/json' } })
+        res = await this.opts.identity.get(url, {
+          signal: controller.signal,
+          headers: { accept: 'application/json' },
+          maxBytes: this.maxResponseBytes,
+        })
       } catch (err) {
+        if (err instanceof ResponseTooLargeError) throw new PdsError(err.message, 'too_large', true)
         throw classifyFetchError(err, url, controller.signal.aborted, this.opts.requestTimeoutMs)
       }
-      const text = await readLimited(res, this.maxResponseBytes, controller.signal).catch((err) => {
-        if (err instanceof PdsError) throw err
-        throw classifyFetchError(err, url, controller.signal.aborted, this.opts.requestTimeoutMs)
-      })
-      if (res.ok) {
+      if (res.status >= 200 && res.status < 300) {
         this.requests?.inc({ host, outcome: 'ok' })
         try {
-          return JSON.parse(text) as unknown
+          return JSON.parse(res.text) as unknown
         } catch {
           throw new PdsError(`${url}: the PDS answered with invalid JSON`, 'bad_response', false)
         }
       }
-      throw httpError(res, text, url)
+      throw httpError(res, url)
     } finally {
       clearTimeout(timer)
       this.inFlight?.dec({ host })
@@ -232,11 +234,11 @@ export class PdsClient {
   }
 }
 
-function httpError(res: Response, text: string, url: string): PdsError {
+function httpError(res: GetResult, url: string): PdsError {
   let name: string | undefined
   let message: string | undefined
   try {
-    const body = JSON.parse(text) as { error?: unknown; message?: unknown }
+    const body = JSON.parse(res.text) as { error?: unknown; message?: unknown }
     if (typeof body.error === 'string') name = body.error
     if (typeof body.message === 'string') message = body.message
   } catch {
@@ -259,7 +261,8 @@ function httpError(res: Response, text: string, url: string): PdsError {
     // Other 4xx: the request is wrong for this PDS; retrying the same request will not help.
     err = new PdsError(detail, name ?? `http_${res.status}`, true, res.status)
   }
-  const retryAfter = parseRetryAfter(res.headers.get('retry-after'))
+  const header = res.headers['retry-after']
+  const retryAfter = parseRetryAfter(Array.isArray(header) ? (header[0] ?? null) : (header ?? null))
   if (retryAfter !== undefined) err.retryAfterMs = retryAfter
   return err
 }
@@ -282,30 +285,6 @@ function classifyFetchError(err: unknown, url: string, aborted: boolean, timeout
   }
   const code = (cause as { code?: string } | undefined)?.code ?? (err as { code?: string }).code
   return new PdsError(`${host}: ${code ?? errorMessage(cause ?? err)}`, 'unreachable', false)
-}
-
-async function readLimited(res: Response, maxBytes: number, signal: AbortSignal): Promise<string> {
-  const declared = Number(res.headers.get('content-length') ?? NaN)
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel().catch(() => {})
-    throw new PdsError(`response of ${declared} bytes exceeds the ${maxBytes}-byte limit`, 'too_large', true)
-  }
-  if (!res.body) return ''
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for (;;) {
-    if (signal.aborted) throw new Error('aborted')
-    const { done, value } = await reader.read()
-    if (done) break
-    total += value.byteLength
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {})
-      throw new PdsError(`response exceeds the ${maxBytes}-byte limit`, 'too_large', true)
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 function isRepoRecord(v: unknown): v is RepoRecord {

@@ -19,6 +19,7 @@ import type { Config } from '../config.js'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { resolveHandleViaPds } from './pds-handle.js'
+import { createGuardedGet, type GetLike } from './guarded-get.js'
 import { SsrfError, assertAllowedUrl, createGuardedFetch, type FetchLike } from './ssrf.js'
 
 export const INVALID_HANDLE = 'handle.invalid'
@@ -57,6 +58,8 @@ export interface IdentityOptions {
   maxTtlMs?: number
   /** Injected fetch for network-supplied URLs (tests); default: the guarded fetch. */
   fetch?: FetchLike
+  /** Injected GET for network-supplied URLs (tests); default: the guarded GET. */
+  get?: GetLike
 }
 
 const HANDLE_TTL_MS = 60 * 60 * 1000
@@ -66,6 +69,7 @@ const HANDLE_CACHE_MAX = 50_000
 export class Identity {
   readonly resolver: IdResolver
   private readonly guardedFetch: FetchLike
+  private readonly guardedGet: GetLike
   private readonly timeoutMs: number
   /** handle|did → verified? with expiry; bounded (oldest dropped first). */
   private readonly handleChecks = new Map<string, { ok: boolean; expires: number }>()
@@ -80,6 +84,7 @@ export class Identity {
   constructor(private readonly opts: IdentityOptions) {
     this.timeoutMs = opts.timeoutMs ?? 5_000
     this.guardedFetch = opts.fetch ?? createGuardedFetch({ allowLocal: opts.devLocalNetwork })
+    this.guardedGet = opts.get ?? createGuardedGet({ allowLocal: opts.devLocalNetwork })
     const plcOrigin = new URL(opts.plcUrl).origin
     const fetchForResolver: FetchLike = (input, init) => {
       const url = new URL(typeof input === 'string' ? input : input.toString())
@@ -104,9 +109,14 @@ export class Identity {
     })
   }
 
-  /** The fetch every network-supplied URL must go through (the PDS client uses it too). */
+  /** The fetch every network-supplied URL must go through. */
   get fetch(): FetchLike {
     return this.guardedFetch
+  }
+
+  /** The same guard as a GET returning the decoded body (the PDS client's pages). */
+  get get(): GetLike {
+    return this.guardedGet
   }
 
   /** The DID's document, or an IdentityError (permanent when it cannot exist or be used). */
