@@ -8,7 +8,6 @@ import type { DbTx } from '../../db/database.js'
 import { PREPARED } from '../../db/prepared.js'
 import {
   BULK_NOT_TOMBSTONED,
-  baseColumns,
   deleteNotifications,
   findStoredIn,
   insertNotifications,
@@ -119,26 +118,40 @@ export const postProcessor: RecordProcessor = {
   },
 
   async insertMany(tx, inputs) {
-    const c = baseColumns(inputs)
     const cols = inputs.map((i) => columns(i.record))
     await lockPostCounters(tx, [
       ...inputs.map((i) => i.uri),
       ...cols.flatMap((x) => [x.replyParent?.uri, x.quoted?.uri]),
     ])
+    // The rows go as one JSON document (jsonb_to_recordset), not as a dozen parallel arrays:
+    // pg serialises an array parameter element by element in JavaScript (each one quoted and
+    // escaped — every record's JSON twice over), where JSON.stringify is one native call; and
+    // the records arrive in Postgres already as jsonb values of the parsed document.
+    const rows = inputs.map((input, k) => {
+      const c = cols[k]!
+      return {
+        uri: input.uri,
+        cid: input.cid,
+        author_did: input.did,
+        rev: input.rev,
+        created_at: input.createdAt.toISOString(),
+        indexed_at: input.indexedAt.toISOString(),
+        sort_at: input.sortAt.toISOString(),
+        reply_root_uri: c.replyRoot?.uri ?? null,
+        reply_parent_uri: c.replyParent?.uri ?? null,
+        embed_kind: c.embedKind,
+        embed_record_uri: c.quoted?.uri ?? null,
+        record: input.record,
+      }
+    })
     // Counters of the new posts count what is already stored; replies and quotes among the
     // new posts are added by the statements below, which see the rows inserted here.
-    const { rows } = await sql<{ uri: string; reply_parent_uri: string | null; embed_record_uri: string | null }>`${PREPARED}
+    const { rows: inserted } = await sql<{ uri: string; reply_parent_uri: string | null; embed_record_uri: string | null }>`${PREPARED}
       with i as (
-        select * from unnest(
-          ${c.uris}::text[], ${c.cids}::text[], ${c.dids}::text[], ${c.revs}::text[],
-          ${c.createdAt}::timestamptz[], ${c.indexedAt}::timestamptz[], ${c.sortAt}::timestamptz[],
-          ${cols.map((x) => x.replyRoot?.uri ?? null)}::text[],
-          ${cols.map((x) => x.replyParent?.uri ?? null)}::text[],
-          ${cols.map((x) => x.embedKind)}::text[],
-          ${cols.map((x) => x.quoted?.uri ?? null)}::text[],
-          ${inputs.map((x) => JSON.stringify(x.record))}::jsonb[]
-        ) as t(uri, cid, author_did, rev, created_at, indexed_at, sort_at,
-               reply_root_uri, reply_parent_uri, embed_kind, embed_record_uri, record)
+        select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as t(
+          uri text, cid text, author_did text, rev text,
+          created_at timestamptz, indexed_at timestamptz, sort_at timestamptz,
+          reply_root_uri text, reply_parent_uri text, embed_kind text, embed_record_uri text, record jsonb)
       ), ins as (
         insert into post (
           uri, cid, author_did, rev, created_at, indexed_at, sort_at,
@@ -165,9 +178,9 @@ export const postProcessor: RecordProcessor = {
       )
       select uri, reply_parent_uri, embed_record_uri from ins
     `.execute(tx)
-    await bumpMany(tx, 'reply_count', rows.map((r) => r.reply_parent_uri))
-    await bumpMany(tx, 'quote_count', rows.map((r) => r.embed_record_uri))
-    return new Set(rows.map((r) => r.uri))
+    await bumpMany(tx, 'reply_count', inserted.map((r) => r.reply_parent_uri))
+    await bumpMany(tx, 'quote_count', inserted.map((r) => r.embed_record_uri))
+    return new Set(inserted.map((r) => r.uri))
   },
 
   async remove(tx, uri, _did, rev, _env, opts) {
