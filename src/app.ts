@@ -8,6 +8,7 @@ import { Database } from './db/database.js'
 import { errorMessage } from './errors.js'
 import { Readiness } from './http/health.js'
 import { buildHttp } from './http/server.js'
+import { createXrpcMetrics } from './http/xrpc-metrics.js'
 import { type Authenticator, XrpcRouter } from './http/xrpc.js'
 import { createReadApi, registerApi, type ReadApi, type ReadApiDeps } from './api/index.js'
 import type { Hydrator } from './hydration/hydrator.js'
@@ -131,11 +132,12 @@ export class App {
     )
     // Service-auth needs identity (built below); the router asks through this late binding.
     let authenticate: Authenticator | undefined
-    const router = new XrpcRouter({
+    const router: XrpcRouter = new XrpcRouter({
       authenticate: (req, nsid) => (authenticate ? authenticate(req, nsid) : Promise.resolve(null)),
       lexicons: loadLexicons(),
       log: log.child({ component: 'xrpc' }),
       validateOutput: cfg.env !== 'production',
+      onCall: createXrpcMetrics(this.metrics.registry, (nsid) => router.has(nsid)).onCall,
     })
     // Every role writes through the indexer (ingest, backfill, the api's on-demand fetches).
     const liveFilter = new LiveFilter({

@@ -253,6 +253,32 @@ function summarize(samples: number[]) {
   return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN }
 }
 
+/** getTimeline's cumulative request-duration buckets on the server's /metrics: [le seconds, count][] */
+function timelineBuckets(metricsText: string): Array<readonly [number, number]> {
+  const counts = new Map<number, number>()
+  const re = /^appview_xrpc_request_duration_seconds_bucket\{le="([^"]+)",nsid="app\.bsky\.feed\.getTimeline",status="200"\} (\d+)/gm
+  for (const m of metricsText.matchAll(re)) counts.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]))
+  return [...counts].sort((a, b) => a[0] - b[0])
+}
+
+/** the upper bound (ms) of the bucket holding quantile q of a cumulative histogram */
+function bucketQuantile(buckets: ReadonlyArray<readonly [number, number]>, q: number): number {
+  const total = buckets.at(-1)?.[1] ?? 0
+  if (total === 0) return NaN
+  const bound = buckets.find(([, n]) => n >= q * total)?.[0] ?? Infinity
+  return bound * 1000
+}
+
+/** latency per second of the phase (by when each request was due or sent): n, p99, max */
+function perSecond(ms: number[], at: number[], start: number) {
+  const bySecond: number[][] = []
+  for (let i = 0; i < ms.length; i++) (bySecond[Math.floor((at[i]! - start) / 1000)] ??= []).push(ms[i]!)
+  return bySecond.map((xs) => {
+    const s = summarize(xs ?? [])
+    return [s.n, Math.round(s.p99), Math.round(s.max)]
+  })
+}
+
 /** user + system CPU time of a process so far (ms), from /proc. */
 function processCpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
@@ -452,10 +478,10 @@ async function main() {
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`)
       if (whole) {
         const body = JSON.parse(res.body) as { feed?: unknown[]; cursor?: string }
-        return { ms, cursor: body.cursor, items: body.feed?.length ?? 0, parsed: true }
+        return { ms, at: started, cursor: body.cursor, items: body.feed?.length ?? 0, parsed: true }
       }
       const m = /"cursor":"([^"]*)"\}$/.exec(res.body)
-      return { ms, cursor: m?.[1], items: 0, parsed: false }
+      return { ms, at: started, cursor: m?.[1], items: 0, parsed: false }
     }
 
     // Warm-up: every user once (DID document → key cache, admission, Postgres buffers).
@@ -488,9 +514,12 @@ async function main() {
       premint(Math.ceil((seconds * 1000) / users.length) + 2)
       const cpuBefore = { server: processCpuMs(server!.pid!), postgres: await backendCpuMs(database), load: process.cpuUsage() }
       const statementsBefore = await serverStatements(database)
-      await fetch(`${url}/metrics`) // starts the server's event-loop delay histogram afresh
+      // starts the server's event-loop delay histogram afresh; the request histogram is cumulative
+      const serverBucketsBefore = timelineBuckets(await (await fetch(`${url}/metrics`)).text())
       const first: number[] = []
       const deep: number[] = []
+      const firstAt: number[] = []
+      const deepAt: number[] = []
       let items = 0
       let parsedPages = 0
       let errors = 0
@@ -515,6 +544,7 @@ async function main() {
               if (performance.now() >= deadline) break
               let page = await call(u, undefined, at)
               first.push(page.ms)
+              firstAt.push(page.at)
               if (page.parsed) (items += page.items), parsedPages++
               if (Math.random() < 0.4) {
                 const depth = 1 + Math.floor(Math.random() * 5)
@@ -523,6 +553,7 @@ async function main() {
                   if (performance.now() >= deadline) break
                   page = await call(u, page.cursor, at2)
                   deep.push(page.ms)
+                  deepAt.push(page.at)
                   if (page.parsed) (items += page.items), parsedPages++
                 }
               }
@@ -535,9 +566,11 @@ async function main() {
       )
       const elapsed = (performance.now() - runStart) / 1000
       const all = [...first, ...deep]
+      const allAt = [...firstAt, ...deepAt]
       const cpuAfter = { server: processCpuMs(server!.pid!), postgres: await backendCpuMs(database), load: process.cpuUsage(cpuBefore.load) }
       const statements = (await serverStatements(database)) - statementsBefore
       const lagText = await (await fetch(`${url}/metrics`)).text()
+      const serverBuckets = timelineBuckets(lagText).map(([le, n], i) => [le, n - (serverBucketsBefore[i]?.[1] ?? 0)] as const)
       const lag = (q: string) => Number(new RegExp(`^appview_nodejs_eventloop_lag_${q}_seconds (\\S+)`, "m").exec(lagText)?.[1] ?? NaN) * 1000
       let pgCpu = 0
       for (const [pid, ms] of cpuAfter.postgres) pgCpu += ms - (cpuBefore.postgres.get(pid) ?? 0)
@@ -553,6 +586,13 @@ async function main() {
         serverCpuMsPerRequest: Number(serverCpu.toFixed(2)),
         // how long the server's event loop was held up (prom-client's monitorEventLoopDelay)
         serverEventLoopDelayMs: { p50: lag('p50'), p99: lag('p99'), max: lag('max') },
+        // the server's own time per call (appview_xrpc_request_duration_seconds), as the upper
+        // bound of the histogram bucket holding the percentile: against the clients' latency it
+        // tells time spent in the server from time queued before it (sockets, scheduling)
+        serverTimeMs: { p50: bucketQuantile(serverBuckets, 0.5), p99: bucketQuantile(serverBuckets, 0.99) },
+        // the open loop's latency second by second (p99 and max), to see whether a tail is spread
+        // over the run or comes in bursts
+        perSecond: perSecond(all, allAt, runStart),
         // the server's Postgres round trips (each statement is its own transaction)
         statementsPerRequest: Number((statements / n).toFixed(2)),
         postgresCpuMsPerRequest: Number(postgresCpu.toFixed(2)),
@@ -658,7 +698,8 @@ async function main() {
     const c = capacity
     const o = atRate
     say('results:')
-    console.log(JSON.stringify(r, null, 2))
+    console.log(JSON.stringify(r, (k, v) => (k === 'perSecond' ? undefined : v), 2))
+    say(`open loop second by second [requests, p99 ms, max ms]: ${JSON.stringify(o.perSecond)}`)
     console.log(
       [
         `| metric | closed loop (capacity) | open loop at ${RATE} req/s offered |`,
@@ -669,6 +710,7 @@ async function main() {
         `| latency all p50 / p99 | ${f(c.all.p50)} / ${f(c.all.p99)} ms | **${f(o.all.p50)} / ${f(o.all.p99)} ms** |`,
         `| first page p50 / p99 | ${f(c.firstPage.p50)} / ${f(c.firstPage.p99)} ms | ${f(o.firstPage.p50)} / ${f(o.firstPage.p99)} ms |`,
         `| deep page p50 / p99 | ${f(c.deepPage.p50)} / ${f(c.deepPage.p99)} ms | ${f(o.deepPage.p50)} / ${f(o.deepPage.p99)} ms |`,
+        `| server's own time per request p50 / p99 (histogram bucket bound) | ≤ ${f(c.serverTimeMs.p50)} / ≤ ${f(c.serverTimeMs.p99)} ms | ≤ ${f(o.serverTimeMs.p50)} / ≤ ${f(o.serverTimeMs.p99)} ms |`,
         `| server event-loop delay p50 / p99 / max | ${f(c.serverEventLoopDelayMs.p50)} / ${f(c.serverEventLoopDelayMs.p99)} / ${f(c.serverEventLoopDelayMs.max)} ms | ${f(o.serverEventLoopDelayMs.p50)} / ${f(o.serverEventLoopDelayMs.p99)} / ${f(o.serverEventLoopDelayMs.max)} ms |`,
         `| database transactions per request (server statements + the writer's batches) | ${c.statementsPerRequest} | ${o.statementsPerRequest} |`,
         `| CPU per request: server / Postgres / load generator | ${c.serverCpuMsPerRequest} / ${c.postgresCpuMsPerRequest} / ${c.loadGeneratorCpuMsPerRequest} ms | ${o.serverCpuMsPerRequest} / ${o.postgresCpuMsPerRequest} / ${o.loadGeneratorCpuMsPerRequest} ms |`,
