@@ -319,6 +319,23 @@ describe('counters', () => {
     expect(await actor(alice)).toMatchObject({ posts_count: 40 })
   })
 
+  it('a backfilled page of one author holds one counter lock, not one per post', async () => {
+    // The counter lock is per post author (lockPostCounters): a 100-post page takes one.
+    const alice = newDid()
+    const page = Array.from({ length: 100 }, () => post(alice))
+    let locks = -1
+    await t.ctx.indexer.applyBatch(backfillItems(page), {
+      inTransaction: async (tx) => {
+        const { rows } = await sql<{ n: number }>`
+          select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()
+        `.execute(tx)
+        locks = rows[0]!.n
+      },
+    })
+    expect(locks).toBe(1)
+    expect(await actor(alice)).toMatchObject({ posts_count: 100 })
+  })
+
   it('a self-follow counts once on each side', async () => {
     const alice = newDid()
     await apply(ops([follow(alice, alice)]))
