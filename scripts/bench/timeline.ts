@@ -11,7 +11,8 @@
 //             first request, as in production).
 //   server    the real process entry (src/bin.ts, ROLES=api, NODE_ENV=production: no output
 //             validation) in a child process, over HTTP on loopback.
-//   load      32 concurrent clients (one keep-alive connection each); each session picks a
+//   load      32 concurrent clients (one keep-alive connection each, a lean HTTP/1.1 client:
+//             http-client.ts — node:http's cost 1.3 ms of the shared cores per answer); each session picks a
 //             random user, reads the first page (limit 50, full hydration) and, in 40% of
 //             sessions, follows the cursor 1–5 pages deeper. Warm-up pass first, then two
 //             measured phases in the same run:
@@ -42,12 +43,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import http from 'node:http'
 import { createRequire } from 'node:module'
 import net from 'node:net'
 import { loadavg } from 'node:os'
 import path from 'node:path'
-import { performance } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { Secp256k1Keypair } from '@atproto/crypto'
 import { createServiceJwt } from '@atproto/xrpc-server'
 import * as plcLib from '@did-plc/lib'
@@ -58,6 +58,7 @@ import { Database } from '../../src/db/database.js'
 import { getTimelineSkeleton } from '../../src/dataplane/feeds.js'
 import { decodeCursor, encodeCursor } from '../../src/dataplane/pagination.js'
 import { projectRoot } from '../../src/util/project-root.js'
+import { LeanHttpConnection } from './http-client.js'
 
 const env = process.env
 const P = {
@@ -450,30 +451,14 @@ async function main() {
     const checkRes = await fetch(`${url}/xrpc/${LXM}?limit=1`, { headers: { authorization: `Bearer ${check}` } })
     if (checkRes.status !== 200) throw new Error(`createServiceJwt token refused: ${checkRes.status} ${await checkRes.text()}`)
 
-    // Plain keep-alive HTTP/1.1, one socket per client, as a PDS proxying for its users keeps
-    // connections open; the body is parsed as the app would (JSON) to count the items.
-    const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
-    // A PDS passes the body on without decoding it: the client keeps every chunk only for the
-    // answers it parses, and otherwise just the tail (where the cursor is).
-    const get = (pathAndQuery: string, token: string, whole: boolean) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = http.get(
-          { host: '127.0.0.1', port, path: pathAndQuery, agent, headers: { authorization: `Bearer ${token}` } },
-          (res) => {
-            const chunks: Buffer[] = []
-            res.on('data', (c: Buffer) => {
-              chunks.push(c)
-              if (!whole && chunks.length > 2) chunks.shift()
-            })
-            res.on('end', () => {
-              const body = Buffer.concat(chunks)
-              resolve({ status: res.statusCode ?? 0, body: (whole ? body : body.subarray(Math.max(0, body.length - 2048))).toString('utf8') })
-            })
-            res.on('error', reject)
-          },
-        )
-        req.on('error', reject)
-      })
+    // Keep-alive HTTP/1.1, one connection per client, as a PDS proxying for its users keeps
+    // connections open; a lean client (http-client.ts: one reused read buffer) because the
+    // load generator shares the server's two cores. A PDS passes the body on without decoding
+    // it: the client keeps the whole body only for the answers it parses, else the tail (where
+    // the cursor is), and checks every body's length against Content-Length.
+    const connections = Array.from({ length: CONCURRENCY }, () => new LeanHttpConnection('127.0.0.1', port))
+    const get = (client: number, pathAndQuery: string, token: string, whole: boolean) =>
+      connections[client]!.get(pathAndQuery, { authorization: `Bearer ${token}` }, whole)
     /** one getTimeline call; `since` = when it was due (open loop), else when it was sent */
     // In production the tokens come from the users' PDSes on other machines; here minting
     // shares the AppView's two cores, so each measured phase mints its tokens just before it
@@ -490,12 +475,12 @@ async function main() {
     // and of the rest decodes only the tail, for the cursor — a PDS passes the body on
     // without parsing it either.
     let callNo = 0
-    const call = async (i: number, cursor?: string, since?: number) => {
+    const call = async (client: number, i: number, cursor?: string, since?: number) => {
       const qs = new URLSearchParams({ limit: '50' })
       if (cursor) qs.set('cursor', cursor)
       const started = since ?? performance.now()
       const whole = callNo++ % 16 === 0
-      const res = await get(`/xrpc/${LXM}?${qs}`, tokenFor(i), whole)
+      const res = await get(client, `/xrpc/${LXM}?${qs}`, tokenFor(i), whole)
       const ms = performance.now() - started
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`)
       if (whole) {
@@ -509,8 +494,8 @@ async function main() {
     // Warm-up: every user once (DID document → key cache, admission, Postgres buffers).
     let next = 0
     await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < users.length) await call(next++)
+      Array.from({ length: CONCURRENCY }, async (_, client) => {
+        while (next < users.length) await call(client, next++)
       }),
     )
     say('warm-up done (every user once)')
@@ -547,11 +532,14 @@ async function main() {
       let items = 0
       let parsedPages = 0
       let errors = 0
+      // the load generator's own event loop: a stall here delays requests the server never saw
+      const clientLoop = monitorEventLoopDelay({ resolution: 10 })
+      clientLoop.enable()
       const runStart = performance.now()
       const deadline = runStart + seconds * 1000
       const perClientRate = rate ? rate / CONCURRENCY / 1000 : 0 // requests per ms
       await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
+        Array.from({ length: CONCURRENCY }, async (_, client) => {
           let due = runStart + (perClientRate ? -Math.log(1 - Math.random()) / perClientRate : 0)
           const nextDue = async () => {
             if (!perClientRate) return undefined
@@ -566,7 +554,7 @@ async function main() {
             try {
               const at = await nextDue()
               if (performance.now() >= deadline) break
-              let page = await call(u, undefined, at)
+              let page = await call(client, u, undefined, at)
               first.push(page.ms)
               firstAt.push(page.at)
               if (page.parsed) (items += page.items), parsedPages++
@@ -575,7 +563,7 @@ async function main() {
                 for (let d = 0; d < depth && page.cursor && performance.now() < deadline; d++) {
                   const at2 = await nextDue()
                   if (performance.now() >= deadline) break
-                  page = await call(u, page.cursor, at2)
+                  page = await call(client, u, page.cursor, at2)
                   deep.push(page.ms)
                   deepAt.push(page.at)
                   if (page.parsed) (items += page.items), parsedPages++
@@ -589,6 +577,7 @@ async function main() {
         }),
       )
       const elapsed = (performance.now() - runStart) / 1000
+      clientLoop.disable()
       const all = [...first, ...deep]
       const allAt = [...firstAt, ...deepAt]
       const cpuAfter = { server: processCpuMs(server!.pid!), postgres: await backendCpuMs(database), load: process.cpuUsage(cpuBefore.load) }
@@ -610,6 +599,7 @@ async function main() {
         serverCpuMsPerRequest: Number(serverCpu.toFixed(2)),
         // how long the server's event loop was held up (prom-client's monitorEventLoopDelay)
         serverEventLoopDelayMs: { p50: lag('p50'), p99: lag('p99'), max: lag('max') },
+        loadGeneratorEventLoopDelayMs: { p99: clientLoop.percentile(99) / 1e6, max: clientLoop.max / 1e6 },
         // the server's own time per call (appview_xrpc_request_duration_seconds), as the upper
         // bound of the histogram bucket holding the percentile: against the clients' latency it
         // tells time spent in the server from time queued before it (sockets, scheduling)
@@ -634,6 +624,7 @@ async function main() {
     const capacity = await runPhase(CAPACITY_SECONDS)
     say(`capacity (closed loop): ${capacity.requestsPerSecond} req/s`)
     const atRate = await runPhase(SECONDS, RATE)
+    for (const c of connections) c.close()
     say(`at ${RATE} req/s offered (open loop): p50 ${atRate.all.p50.toFixed(1)} ms, p99 ${atRate.all.p99.toFixed(1)} ms`)
     const writes = stopWriter ? await stopWriter() : null
     if (writes) say(`writes during the phases: ${JSON.stringify(writes)}`)
@@ -737,6 +728,7 @@ async function main() {
         `| deep page p50 / p99 | ${f(c.deepPage.p50)} / ${f(c.deepPage.p99)} ms | ${f(o.deepPage.p50)} / ${f(o.deepPage.p99)} ms |`,
         `| server's own time per request p50 / p99 (histogram bucket bound) | ≤ ${f(c.serverTimeMs.p50)} / ≤ ${f(c.serverTimeMs.p99)} ms | ≤ ${f(o.serverTimeMs.p50)} / ≤ ${f(o.serverTimeMs.p99)} ms |`,
         `| server event-loop delay p50 / p99 / max | ${f(c.serverEventLoopDelayMs.p50)} / ${f(c.serverEventLoopDelayMs.p99)} / ${f(c.serverEventLoopDelayMs.max)} ms | ${f(o.serverEventLoopDelayMs.p50)} / ${f(o.serverEventLoopDelayMs.p99)} / ${f(o.serverEventLoopDelayMs.max)} ms |`,
+        `| load generator event-loop delay p99 / max | ${f(c.loadGeneratorEventLoopDelayMs.p99)} / ${f(c.loadGeneratorEventLoopDelayMs.max)} ms | ${f(o.loadGeneratorEventLoopDelayMs.p99)} / ${f(o.loadGeneratorEventLoopDelayMs.max)} ms |`,
         `| database transactions per request (server statements + the writer's batches) | ${c.statementsPerRequest} | ${o.statementsPerRequest} |`,
         `| CPU per request: server / Postgres / load generator | ${c.serverCpuMsPerRequest} / ${c.postgresCpuMsPerRequest} / ${c.loadGeneratorCpuMsPerRequest} ms | ${o.serverCpuMsPerRequest} / ${o.postgresCpuMsPerRequest} / ${o.loadGeneratorCpuMsPerRequest} ms |`,
         `| capacity of 2 idle cores at that CPU cost (server + Postgres) | ${c.requestsPerSecondOnTwoIdleCores} req/s | ${o.requestsPerSecondOnTwoIdleCores} req/s |`,
