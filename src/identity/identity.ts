@@ -20,7 +20,7 @@ import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { resolveHandleViaPds } from './pds-handle.js'
 import { createGuardedGet, type GetLike } from './guarded-get.js'
-import { SsrfError, assertAllowedUrl, createGuardedFetch, type FetchLike } from './ssrf.js'
+import { SsrfError, assertAllowedUrl, createGuardedDispatcher, createGuardedFetch, type FetchLike } from './ssrf.js'
 
 export const INVALID_HANDLE = 'handle.invalid'
 
@@ -83,8 +83,10 @@ export class Identity {
 
   constructor(private readonly opts: IdentityOptions) {
     this.timeoutMs = opts.timeoutMs ?? 5_000
-    this.guardedFetch = opts.fetch ?? createGuardedFetch({ allowLocal: opts.devLocalNetwork })
-    this.guardedGet = opts.get ?? createGuardedGet({ allowLocal: opts.devLocalNetwork })
+    // One guarded connection pool for both (a PDS's connections serve its fetches and GETs).
+    const dispatcher = opts.devLocalNetwork ? undefined : createGuardedDispatcher()
+    this.guardedFetch = opts.fetch ?? createGuardedFetch({ allowLocal: opts.devLocalNetwork, dispatcher })
+    this.guardedGet = opts.get ?? createGuardedGet({ allowLocal: opts.devLocalNetwork, dispatcher })
     const plcOrigin = new URL(opts.plcUrl).origin
     const fetchForResolver: FetchLike = (input, init) => {
       const url = new URL(typeof input === 'string' ? input : input.toString())
