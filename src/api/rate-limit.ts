@@ -23,6 +23,9 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}
 `
 
+const INCR_COMMAND = 'appviewRateLimitIncr'
+type IncrCommand = (key: string, windowMs: string) => Promise<[number, number]>
+
 const PDS_LOOKUPS = new Set(['com.atproto.repo.getRecord', 'com.atproto.identity.resolveHandle'])
 const PDS_LOOKUP_FACTOR = 20
 const REDIS_BUDGET_MS = 250
@@ -51,6 +54,9 @@ export class RateLimiter {
 
   constructor(private readonly deps: RateLimitDeps) {
     this.prefix = deps.prefix ?? 'ratelimit'
+    // EVALSHA (ioredis sends the script once per connection and falls back to EVAL after a
+    // NOSCRIPT): every call otherwise carried the script's text for Redis to hash again.
+    deps.redis.defineCommand(INCR_COMMAND, { numberOfKeys: 1, lua: INCR_SCRIPT })
     this.refused = new Counter({
       name: 'appview_rate_limited_total',
       help: 'XRPC calls refused with 429, by scope (user = per DID, ip = anonymous per IP, ip-lookup = record/handle lookups a PDS pipes for its users)',
@@ -82,7 +88,7 @@ export class RateLimiter {
     try {
       // A Redis that is down or slow must not hold every call: past the budget, let it through.
       const res = (await withTimeout(
-        this.deps.redis.eval(INCR_SCRIPT, 1, redisKey, String(windowMs)),
+        (this.deps.redis as unknown as Record<typeof INCR_COMMAND, IncrCommand>)[INCR_COMMAND](redisKey, String(windowMs)),
         REDIS_BUDGET_MS,
       )) as [number, number]
       count = Number(res[0])
